@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/qaznat/qazauth/passwords"
+	"github.com/qaznat/qazauth/storage"
+)
+
+// tokenHandler serves /oauth2/token (RFC 6749 §3.2).
+type tokenHandler struct{ d *Deps }
+
+func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if code, desc, ok := parseForm(w, r); !ok {
+		h.d.Metrics.TokenErrors.WithLabelValues("", code).Inc()
+		writeError(w, http.StatusBadRequest, code, desc)
+		return
+	}
+	grant := r.PostForm.Get("grant_type")
+	if grant == "" {
+		h.fail(w, r, "", fosite.ErrInvalidRequest.WithHint("The grant_type parameter is missing."))
+		return
+	}
+	if !slices.Contains(h.d.GrantTypes, grant) {
+		h.fail(w, r, "", fosite.ErrUnsupportedGrantType)
+		return
+	}
+
+	ctx := storage.WithClientInfo(r.Context(), storage.ClientInfo{UserAgent: r.UserAgent(), IP: h.d.ClientIP(r)})
+	if grant == "refresh_token" {
+		ctx = storage.WithRefreshGrant(ctx)
+	}
+	session := storage.NewSession()
+	ar, err := h.d.Provider.NewAccessRequest(ctx, r, session)
+	if err != nil {
+		h.fail(w, r, grant, err)
+		return
+	}
+	if err := h.applyPolicy(ar, session); err != nil {
+		h.fail(w, r, grant, err)
+		return
+	}
+	resp, err := h.d.Provider.NewAccessResponse(ctx, ar)
+	if err != nil {
+		h.fail(w, r, grant, err)
+		return
+	}
+	h.d.Metrics.TokensIssued.WithLabelValues(grant).Inc()
+	h.d.Provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// applyPolicy grants scopes and audience on a new grant and bounds every
+// token's lifetime by the session's absolute end.
+func (h *tokenHandler) applyPolicy(ar fosite.AccessRequester, s *storage.Session) error {
+	client := storage.ClientRecord(ar.GetClient())
+	if client == nil {
+		return fosite.ErrInvalidClient
+	}
+	now := h.d.now().UTC()
+	if !ar.GetGrantTypes().ExactOne("refresh_token") {
+		// fosite has checked the requested scopes against the client's.
+		// A refresh token needs offline_access AND the refresh_token grant.
+		canRefresh := slices.Contains(client.GrantTypes, "refresh_token")
+		for _, sc := range ar.GetRequestedScopes() {
+			if sc == "offline_access" && !canRefresh {
+				continue
+			}
+			ar.GrantScope(sc)
+		}
+		for _, a := range h.audience(ar, client) {
+			ar.GrantAudience(a)
+		}
+		if s.Subject != "" {
+			s.MaxAge = h.d.SessionMaxAge
+			if client.SessionMaxAge > 0 {
+				s.MaxAge = client.SessionMaxAge
+			}
+			if s.AuthTime.IsZero() {
+				s.AuthTime = now.Truncate(time.Second)
+			}
+		}
+	}
+	end := s.SessionEnd()
+	if end.IsZero() {
+		return nil
+	}
+	if !now.Before(end) {
+		return fosite.ErrInvalidGrant.WithHint("The login session reached its maximum age; sign in again.")
+	}
+	for _, tt := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken, fosite.IDToken} {
+		if exp := s.GetExpiresAt(tt); !exp.IsZero() && exp.After(end) {
+			s.SetExpiresAt(tt, end)
+		}
+	}
+	return nil
+}
+
+// audience is RFC 9068 §3's default resource: the request's audience, else
+// the client's only audience, else QAZAUTH_ACCESS_TOKEN_AUDIENCE, else the
+// issuer itself (whose own endpoints, such as /userinfo, accept the token).
+func (h *tokenHandler) audience(ar fosite.AccessRequester, c *storage.Client) []string {
+	switch {
+	case len(ar.GetRequestedAudience()) > 0:
+		return ar.GetRequestedAudience()
+	case len(c.Audience) == 1:
+		return c.Audience
+	case h.d.DefaultAudience != "":
+		return []string{h.d.DefaultAudience}
+	default:
+		return []string{h.d.Issuer}
+	}
+}
+
+// fail maps err to its RFC 6749 error and writes it. Store decisions of a
+// lost rotation race or a revoked chain are invalid_grant; an unavailable
+// store or a full password-hashing queue is temporarily_unavailable.
+func (h *tokenHandler) fail(w http.ResponseWriter, r *http.Request, grant string, err error) {
+	ferr := h.classify(err)
+	if ferr.CodeField >= 500 && !errors.Is(ferr, fosite.ErrTemporarilyUnavailable) {
+		h.d.Log.ErrorContext(r.Context(), "token request failed", "grant_type", grant, "err", err)
+	} else if errors.Is(err, fosite.ErrInactiveToken) || errors.Is(err, storage.ErrTokenRotated) && grant == "refresh_token" && !errors.Is(err, storage.ErrNotFound) {
+		h.d.Log.InfoContext(r.Context(), "refresh token reuse or lost race", "grant_type", grant, "error", ferr.ErrorField)
+	}
+	if errors.Is(err, fosite.ErrInactiveToken) {
+		h.d.Metrics.RefreshReuses.Inc()
+	}
+	h.d.Metrics.TokenErrors.WithLabelValues(grant, ferr.ErrorField).Inc()
+	h.d.Provider.WriteAccessError(r.Context(), w, fositeRequest(r), ferr)
+}
+
+func (h *tokenHandler) classify(err error) *fosite.RFC6749Error {
+	switch {
+	case errors.Is(err, storage.ErrTokenRotated), errors.Is(err, storage.ErrTokenRevoked):
+		return fosite.ErrInvalidGrant.WithHint("The refresh token was already used or revoked.")
+	case errors.Is(err, storage.ErrCodeUsed):
+		return fosite.ErrInvalidGrant.WithHint("The authorization code was already used.")
+	case errors.Is(err, storage.ErrNotFound) && errors.Is(err, fosite.ErrServerError):
+		return fosite.ErrInvalidGrant.WithHint("The token is not valid.")
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return fosite.ErrTemporarilyUnavailable.WithHint("The server is busy; retry shortly.")
+	case errors.Is(err, passwords.ErrMalformedHash):
+		return fosite.ErrInvalidGrant.WithHint("Unable to authenticate the provided username and password credentials.")
+	}
+	return fosite.ErrorToRFC6749Error(err)
+}
+
+// fositeRequest gives fosite's error writer a requester for i18n; none of
+// its data is used.
+func fositeRequest(r *http.Request) fosite.AccessRequester {
+	return fosite.NewAccessRequest(storage.NewSession())
+}
