@@ -281,3 +281,13 @@ func (s *Server) janitor(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// CloseListener closes a listener opened by Listen without serving.
+func (s *Server) CloseListener() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		s.listener.Close()
+		s.listener = nil
+	}
+}
