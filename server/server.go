@@ -46,6 +46,9 @@ type Server struct {
 type Options struct {
 	// PasswordParams overrides the argon2id cost (tests use a cheap one).
 	PasswordParams *passwords.Params
+	// WrapStore, when set, wraps the opened store (benchmarks count store
+	// round trips through it).
+	WrapStore func(storage.Store) storage.Store
 }
 
 // New opens the store, applies the seed file, loads or creates the signing
@@ -54,6 +57,9 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts Options) (*Ser
 	st, where, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if opts.WrapStore != nil {
+		st = opts.WrapStore(st)
 	}
 	s, err := build(ctx, cfg, log, st, opts)
 	if err != nil {
