@@ -22,7 +22,6 @@ type Key struct {
 	ID      string
 	Private *rsa.PrivateKey
 	Record  storage.Key
-	signer  jose.Signer
 }
 
 // Public returns the public JSON Web Key.

@@ -139,7 +139,7 @@ func (j *JWT) Verify(token string) (*AccessClaims, error) {
 	if len(token) > 16<<10 {
 		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token is too large.")
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token is malformed.")
 	}
