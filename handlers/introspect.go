@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -47,13 +46,21 @@ func (h *introspectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := h.d.Provider.NewIntrospectionRequest(r.Context(), r, storage.NewSession())
+	// Only the outermost error says what failed: an inactive token wraps
+	// the causes of its inactivity, which may look like authorization
+	// errors.
+	top := &fosite.RFC6749Error{}
+	if err != nil {
+		top = fosite.ErrorToRFC6749Error(err)
+	}
 	switch {
-	case errors.Is(err, fosite.ErrRequestUnauthorized):
+	case err == nil:
+	case top.ErrorField == fosite.ErrRequestUnauthorized.ErrorField:
 		w.Header().Set("WWW-Authenticate", `Basic realm="qazauth"`)
 		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 		return
-	case errors.Is(err, fosite.ErrInvalidRequest):
-		writeError(w, http.StatusBadRequest, "invalid_request", fosite.ErrorToRFC6749Error(err).GetDescription())
+	case top.ErrorField == fosite.ErrInvalidRequest.ErrorField:
+		writeError(w, http.StatusBadRequest, "invalid_request", top.GetDescription())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

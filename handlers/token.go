@@ -42,6 +42,10 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, grant, err)
 		return
 	}
+	// The refresh grant replaces the session with the stored one.
+	if s, ok := ar.GetSession().(*storage.Session); ok {
+		session = s
+	}
 	if err := h.applyPolicy(ar, session); err != nil {
 		h.fail(w, r, grant, err)
 		return
