@@ -14,6 +14,7 @@ import (
 
 	"github.com/qaznat/qazauth/keys"
 	"github.com/qaznat/qazauth/storage"
+	"github.com/qaznat/qazauth/templates"
 	"github.com/qaznat/qazauth/tokens"
 )
 
@@ -30,7 +31,9 @@ type Deps struct {
 	// GrantTypes are the grant types wired into the provider.
 	GrantTypes []string
 	// Scopes are the scopes advertised in discovery.
-	Scopes  []string
+	Scopes []string
+	// Pages renders the login, consent, error and signed-out pages.
+	Pages   *templates.Renderer
 	Log     *slog.Logger
 	Metrics *Metrics
 	// ClientIP returns the client address of a request (trusted proxies
@@ -52,6 +55,9 @@ const (
 	PathASMetadata    = "/.well-known/oauth-authorization-server"
 	PathJWKS          = "/.well-known/jwks.json"
 	PathToken         = "/oauth2/token"
+	PathAuthorize     = "/oauth2/auth"
+	PathUserinfo      = "/userinfo"
+	PathLogout        = "/oauth2/logout"
 	PathRevoke        = "/oauth2/revoke"
 	PathIntrospect    = "/oauth2/introspect"
 	PathHealth        = "/healthz"
@@ -78,6 +84,9 @@ func New(d Deps, ready Ready) http.Handler {
 	r.Handle(PathJWKS, jwks(&d)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(PathToken, &tokenHandler{d: &d}).Methods(http.MethodPost)
 	r.Handle(PathRevoke, &revokeHandler{d: &d}).Methods(http.MethodPost)
+	r.Handle(PathAuthorize, &authorizeHandler{d: &d}).Methods(http.MethodGet, http.MethodPost)
+	r.Handle(PathUserinfo, userinfo(&d)).Methods(http.MethodGet, http.MethodPost)
+	r.Handle(PathLogout, logout(&d)).Methods(http.MethodGet, http.MethodPost)
 	r.Handle(PathIntrospect, &introspectHandler{d: &d}).Methods(http.MethodPost)
 	r.HandleFunc(PathHealth, health).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(PathReady, readiness(&d, ready)).Methods(http.MethodGet, http.MethodHead)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/ory/fosite"
 
@@ -59,7 +58,9 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.d.Provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 
-// applyPolicy grants scopes and audience on a new grant and bounds every
+// applyPolicy grants scopes and audience on a new password or
+// client_credentials grant (the code flow grants at the authorization
+// endpoint; the refresh grant keeps what was granted) and bounds every
 // token's lifetime by the session's absolute end.
 func (h *tokenHandler) applyPolicy(ar fosite.AccessRequester, s *storage.Session) error {
 	client := storage.ClientRecord(ar.GetClient())
@@ -67,58 +68,13 @@ func (h *tokenHandler) applyPolicy(ar fosite.AccessRequester, s *storage.Session
 		return fosite.ErrInvalidClient
 	}
 	now := h.d.now().UTC()
-	if !ar.GetGrantTypes().ExactOne("refresh_token") {
-		// fosite has checked the requested scopes against the client's.
-		// A refresh token needs offline_access AND the refresh_token grant.
-		canRefresh := slices.Contains(client.GrantTypes, "refresh_token")
-		for _, sc := range ar.GetRequestedScopes() {
-			if sc == "offline_access" && !canRefresh {
-				continue
-			}
-			ar.GrantScope(sc)
-		}
-		for _, a := range h.audience(ar, client) {
-			ar.GrantAudience(a)
-		}
+	if ar.GetGrantTypes().ExactOne("password") || ar.GetGrantTypes().ExactOne("client_credentials") {
+		grant(h.d, ar, client, ar.GetRequestedScopes(), ar.GetRequestedAudience())
 		if s.Subject != "" {
-			s.MaxAge = h.d.SessionMaxAge
-			if client.SessionMaxAge > 0 {
-				s.MaxAge = client.SessionMaxAge
-			}
-			if s.AuthTime.IsZero() {
-				s.AuthTime = now.Truncate(time.Second)
-			}
+			startSession(h.d, s, client, ar, s.AuthTime, now)
 		}
 	}
-	end := s.SessionEnd()
-	if end.IsZero() {
-		return nil
-	}
-	if !now.Before(end) {
-		return fosite.ErrInvalidGrant.WithHint("The login session reached its maximum age; sign in again.")
-	}
-	for _, tt := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken, fosite.IDToken} {
-		if exp := s.GetExpiresAt(tt); !exp.IsZero() && exp.After(end) {
-			s.SetExpiresAt(tt, end)
-		}
-	}
-	return nil
-}
-
-// audience is RFC 9068 §3's default resource: the request's audience, else
-// the client's only audience, else QAZAUTH_ACCESS_TOKEN_AUDIENCE, else the
-// issuer itself (whose own endpoints, such as /userinfo, accept the token).
-func (h *tokenHandler) audience(ar fosite.AccessRequester, c *storage.Client) []string {
-	switch {
-	case len(ar.GetRequestedAudience()) > 0:
-		return ar.GetRequestedAudience()
-	case len(c.Audience) == 1:
-		return c.Audience
-	case h.d.DefaultAudience != "":
-		return []string{h.d.DefaultAudience}
-	default:
-		return []string{h.d.Issuer}
-	}
+	return capLifetimes(s, now)
 }
 
 // fail maps err to its RFC 6749 error and writes it. Store decisions of a
@@ -142,7 +98,7 @@ func (h *tokenHandler) classify(err error) *fosite.RFC6749Error {
 	switch {
 	case errors.Is(err, storage.ErrTokenRotated), errors.Is(err, storage.ErrTokenRevoked):
 		return fosite.ErrInvalidGrant.WithHint("The refresh token was already used or revoked.")
-	case errors.Is(err, storage.ErrCodeUsed):
+	case errors.Is(err, storage.ErrCodeUsed), errors.Is(err, fosite.ErrInvalidatedAuthorizeCode):
 		return fosite.ErrInvalidGrant.WithHint("The authorization code was already used.")
 	case errors.Is(err, storage.ErrNotFound) && errors.Is(err, fosite.ErrServerError):
 		return fosite.ErrInvalidGrant.WithHint("The token is not valid.")

@@ -46,6 +46,8 @@ type Config struct {
 	KeyRotation         time.Duration
 	JWKSMaxAge          time.Duration
 	RSABits             int
+	RateLimit           float64 // requests per second per client IP and endpoint; 0 disables
+	RateBurst           int
 }
 
 // ConfigError names the setting that is wrong; the command prints it as one
@@ -153,6 +155,22 @@ func settings() []setting {
 				return nil
 			}
 			return fmt.Errorf("invalid key size %q: want 2048, 3072 or 4096", v)
+		}},
+		{env: "QAZAUTH_RATE_LIMIT", flag: "rate-limit", def: "50", usage: "requests per second per client IP on the token, authorize, revoke and introspect endpoints; 0 disables", apply: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1e6 {
+				return fmt.Errorf("invalid rate %q: want a number of requests per second, 0 to disable", v)
+			}
+			c.RateLimit = f
+			return nil
+		}},
+		{env: "QAZAUTH_RATE_BURST", flag: "rate-burst", def: "100", usage: "requests a client IP may send at once before the rate limit applies", apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1e6 {
+				return fmt.Errorf("invalid burst %q: want a positive integer", v)
+			}
+			c.RateBurst = n
+			return nil
 		}},
 		{env: "QAZAUTH_SECRET_OLD", flag: "secret-old", def: "", usage: "comma-separated previous secrets, for rotating the secret", apply: func(c *Config, v string) error {
 			for _, s := range splitList(v) {

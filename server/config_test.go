@@ -112,3 +112,14 @@ func TestDevSecret_GeneratedOnceAndReused(t *testing.T) {
 		t.Fatal("dev secret not reused")
 	}
 }
+
+func TestLoadConfig_TrustedProxiesAndRate(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(nil, envOf(map[string]string{"QAZAUTH_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7", "QAZAUTH_RATE_LIMIT": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 || c.RateLimit != 0 {
+		t.Fatalf("%+v", c)
+	}
+}

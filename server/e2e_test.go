@@ -212,6 +212,8 @@ func TestRestart_SameKeyAndRefreshTokensSurvive(t *testing.T) {
 	kid := a.Server.Keys.CurrentKey().ID
 	issuer := a.URL
 	a.Stop(t)
+	// Keep-alive connections to the stopped server are dead.
+	http.DefaultClient.CloseIdleConnections()
 
 	b := servertest.StartIn(t, dir, func(c *server.Config) {
 		c.Issuer = issuer

@@ -38,6 +38,7 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 var knownRoutes = map[string]bool{
 	handlers.PathDiscovery: true, handlers.PathASMetadata: true, handlers.PathJWKS: true,
 	handlers.PathToken: true, handlers.PathRevoke: true, handlers.PathIntrospect: true,
+	handlers.PathAuthorize: true, handlers.PathUserinfo: true, handlers.PathLogout: true,
 	handlers.PathHealth: true, handlers.PathReady: true, "/metrics": true,
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/qaznat/qazauth/passwords"
 	"github.com/qaznat/qazauth/storage"
 	"github.com/qaznat/qazauth/storage/sqlite"
+	"github.com/qaznat/qazauth/templates"
 	"github.com/qaznat/qazauth/tokens"
 )
 
@@ -124,7 +125,7 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 	}
 	jwt := &tokens.JWT{Issuer: cfg.Issuer, Keys: km}
 	fs := storage.NewFosite(st, hasher, cfg.RefreshReuseGrace, 10*time.Second)
-	provider := newProvider(cfg, fs, strategy{JWT: jwt, Opaque: opaque}, passwords.NewClientSecrets(hasher, time.Minute))
+	provider := newProvider(cfg, fs, strategy{JWT: jwt, Opaque: opaque}, passwords.NewClientSecrets(hasher, time.Minute), km)
 
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
@@ -138,6 +139,10 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 		return nil, err
 	}
 	tm, err := handlers.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := templates.New()
 	if err != nil {
 		return nil, err
 	}
@@ -155,15 +160,21 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 		Scopes:          scopes,
 		Log:             log,
 		Metrics:         tm,
+		Pages:           pages,
 		ClientIP:        ip,
 	}, func(r *http.Request) error { return st.Ping(r.Context()) })
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)
+	var rl *limiter
+	if cfg.RateLimit > 0 {
+		rl = newLimiter(cfg.RateLimit, cfg.RateBurst)
+	}
+	chain := observe(cors(rateLimit(mux, rl, ip), cfg.CORSOrigins), log, hm, ip)
 	return &Server{
 		cfg: cfg, log: log, store: st, Storage: fs, Keys: km, Hasher: hasher,
-		handler: securityHeaders(observe(mux, log, hm, ip), cfg.TLSCert != ""),
+		handler: securityHeaders(chain, cfg.TLSCert != ""),
 	}, nil
 }
 

@@ -167,3 +167,32 @@ func (j *JWT) Verify(token string) (*AccessClaims, error) {
 	}
 	return &c, nil
 }
+
+// IDTokenAudience verifies the signature and issuer of an ID token this
+// server issued, ignoring its expiry (an id_token_hint may be expired), and
+// returns its audience.
+func (j *JWT) IDTokenAudience(token string) ([]string, error) {
+	if len(token) > 16<<10 {
+		return nil, ErrMalformed
+	}
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, ErrMalformed
+	}
+	pub, ok := j.Keys.PublicKey(jws.Signatures[0].Header.KeyID)
+	if !ok {
+		return nil, ErrMalformed
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	var c struct {
+		Issuer   string   `json:"iss"`
+		Audience audience `json:"aud"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != j.Issuer {
+		return nil, ErrMalformed
+	}
+	return c.Audience, nil
+}

@@ -22,10 +22,23 @@ import (
 const Seed = `clients:
   - client_id: qaznat-mobile
     public: true
+    first_party: true
     grant_types: [password, refresh_token, authorization_code]
     redirect_uris: ["kz.qaznat.app:/oauth2redirect", "http://127.0.0.1/callback"]
-    scopes: [openid, profile, email, offline_access, translate]
+    post_logout_redirect_uris: ["http://127.0.0.1/signed-out"]
+    scopes: [openid, profile, email, offline_access, translate, roles]
     audience: [qaznat-api]
+  - client_id: partner-app
+    public: true
+    grant_types: [authorization_code, refresh_token]
+    redirect_uris: ["http://127.0.0.1/partner"]
+    scopes: [openid, profile, offline_access]
+  - client_id: web-backend
+    client_secret: "web-secret"
+    first_party: true
+    grant_types: [authorization_code, refresh_token]
+    redirect_uris: ["https://app.example.kz/callback"]
+    scopes: [openid, email]
   - client_id: translation-worker
     client_secret: "change-me"
     grant_types: [client_credentials]
@@ -115,6 +128,9 @@ func StartIn(t testing.TB, dataDir string, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests send bursts from one address; those that test rate limiting
+	// turn it on.
+	cfg.RateLimit = 0
 	for _, o := range opts {
 		o(cfg)
 	}
