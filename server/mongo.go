@@ -2,12 +2,19 @@ package server
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/qaznat/qazauth/storage"
+	"github.com/qaznat/qazauth/storage/mongo"
 )
 
-// openMongo opens the MongoDB backend.
+// openMongo opens the MongoDB backend; an unreachable server fails within
+// the driver's bounded server-selection wait, with the URI's password
+// redacted.
 func openMongo(ctx context.Context, cfg *Config) (storage.Store, error) {
-	return nil, errors.New("QAZAUTH_MONGO_URI: the MongoDB backend is not available in this build")
+	st, err := mongo.Open(ctx, cfg.MongoURI, cfg.MongoDB)
+	if err != nil {
+		return nil, fmt.Errorf("QAZAUTH_MONGO_URI: %w", err)
+	}
+	return st, nil
 }

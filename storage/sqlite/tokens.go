@@ -225,9 +225,11 @@ func (s *Store) GetAuthCode(ctx context.Context, sig string) (*storage.Token, er
 	return &t, nil
 }
 
-// UseAuthCode implements storage.TokenStore with one conditional update.
+// UseAuthCode implements storage.TokenStore with one conditional update. An
+// expired code is not found, like on read.
 func (s *Store) UseAuthCode(ctx context.Context, sig string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE auth_codes SET used = 1 WHERE signature = ? AND used = 0`, sig)
+	now := ts(time.Now())
+	res, err := s.w.ExecContext(ctx, `UPDATE auth_codes SET used = 1 WHERE signature = ? AND used = 0 AND expires_at > ?`, sig, now)
 	if err != nil {
 		return fmt.Errorf("use authorization code: %w", err)
 	}
@@ -235,8 +237,12 @@ func (s *Store) UseAuthCode(ctx context.Context, sig string) error {
 		return nil
 	}
 	var one int
-	if err := s.w.QueryRowContext(ctx, `SELECT 1 FROM auth_codes WHERE signature = ?`, sig).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+	err = s.w.QueryRowContext(ctx, `SELECT 1 FROM auth_codes WHERE signature = ? AND expires_at > ?`, sig, now).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("use authorization code: %w", storage.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("use authorization code: %w", err)
 	}
 	return fmt.Errorf("use authorization code: %w", storage.ErrCodeUsed)
 }

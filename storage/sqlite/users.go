@@ -67,6 +67,7 @@ func (s *Store) UpsertUser(ctx context.Context, u *storage.User) (*storage.User,
 		return nil, fmt.Errorf("encode roles: %w", err)
 	}
 	now := time.Now().UTC()
+	var created int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `
 			INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -76,12 +77,13 @@ func (s *Store) UpsertUser(ctx context.Context, u *storage.User) (*storage.User,
 				disabled = excluded.disabled, updated_at = excluded.updated_at
 			RETURNING id, created_at`,
 			out.ID, out.Username, out.PasswordHash, out.Email, b2i(out.EmailVerified), string(roles), b2i(out.Disabled), ts(now), ts(now),
-		).Scan(&out.ID, new(int64))
+		).Scan(&out.ID, &created)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("upsert user: %w", err)
+		// A new username with an ID that another user already has.
+		return nil, fmt.Errorf("upsert user: %w", conflict(err))
 	}
-	out.UpdatedAt = now
+	out.CreatedAt, out.UpdatedAt = fromTS(created), now
 	return &out, nil
 }
 
