@@ -12,6 +12,8 @@ type Store interface {
 	ClientStore
 	TokenStore
 	KeyStore
+	SessionStore
+	AttemptStore
 
 	// Ping reports whether the backend is reachable (readiness).
 	Ping(ctx context.Context) error
@@ -90,4 +92,25 @@ type KeyStore interface {
 	UpdateKey(ctx context.Context, k *Key) error
 	// DeleteKey removes a key.
 	DeleteKey(ctx context.Context, id string) error
+}
+
+// SessionStore lists a user's login chains: the devices of /account/sessions.
+type SessionStore interface {
+	// ListSessions returns, for each live login chain of subject, its
+	// newest refresh token (not rotated, not revoked, not expired): the
+	// chain's client, start (ChainStartedAt), last use (CreatedAt), and the
+	// user agent and IP of its last refresh. Newest first.
+	ListSessions(ctx context.Context, subject string) ([]Token, error)
+}
+
+// AttemptStore holds login budgets: a number of password checks allowed per
+// key (a username, a client IP) and time window.
+type AttemptStore interface {
+	// TakeAttempt takes one attempt from key's budget for the window that
+	// contains now and reports whether one was left. However many callers
+	// race, on one instance or several, at most limit calls per window
+	// return true: each success is one atomic insert of a distinct slot.
+	TakeAttempt(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error)
+	// ResetAttempts restores key's budget (after a successful login).
+	ResetAttempts(ctx context.Context, key string) error
 }

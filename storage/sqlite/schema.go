@@ -64,6 +64,14 @@ var schema = []string{
 		data       BLOB NOT NULL
 	) STRICT`,
 	`CREATE INDEX IF NOT EXISTS auth_codes_expires ON auth_codes(expires_at)`,
+	`CREATE TABLE IF NOT EXISTS login_attempts (
+		key          TEXT NOT NULL,
+		window_start INTEGER NOT NULL,
+		slot         INTEGER NOT NULL,
+		expires_at   INTEGER NOT NULL,
+		PRIMARY KEY (key, window_start, slot)
+	) STRICT`,
+	`CREATE INDEX IF NOT EXISTS login_attempts_expires ON login_attempts(expires_at)`,
 	`CREATE TABLE IF NOT EXISTS signing_keys (
 		id           TEXT PRIMARY KEY,
 		algorithm    TEXT NOT NULL,

@@ -250,7 +250,7 @@ func (s *Store) UseAuthCode(ctx context.Context, sig string) error {
 // DeleteExpired implements storage.TokenStore.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
-	for _, table := range []string{"access_tokens", "refresh_tokens", "auth_codes"} {
+	for _, table := range []string{"access_tokens", "refresh_tokens", "auth_codes", "login_attempts"} {
 		res, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, ts(now))
 		if err != nil {
 			return total, fmt.Errorf("delete expired %s: %w", table, err)

@@ -44,6 +44,7 @@ var concurrencyCases = []testCase{
 	{name: "UseAuthCodeRaceHasOneWinner", run: useAuthCodeRace, trials: trials},
 	{name: "RevokeChainRacingRotationsLeavesNothingActive", run: revokeRace, trials: trials},
 	{name: "FirstUpsertsOfOneUsernameConverge", run: upsertUserRace, trials: 5},
+	{name: "TakeAttemptRaceNeverExceedsTheBudget", run: takeAttemptRace, trials: trials},
 }
 
 // upsertUserRace: concurrent first upserts of one username (two instances

@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RevokeChain", revokeCases},
 		{"AuthCodes", codeCases},
 		{"Keys", keyCases},
+		{"Sessions", sessionCases},
+		{"LoginAttempts", attemptCases},
 		{"Maintenance", maintenanceCases},
 		{"Concurrency", concurrencyCases},
 	}

@@ -115,3 +115,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	s.inc()
 	return s.Store.Ping(ctx)
 }
+func (s *Store) ListSessions(ctx context.Context, subject string) ([]storage.Token, error) {
+	s.inc()
+	return s.Store.ListSessions(ctx, subject)
+}
+func (s *Store) TakeAttempt(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error) {
+	s.inc()
+	return s.Store.TakeAttempt(ctx, key, limit, window, now)
+}
+func (s *Store) ResetAttempts(ctx context.Context, key string) error {
+	s.inc()
+	return s.Store.ResetAttempts(ctx, key)
+}

@@ -1,0 +1,106 @@
+package mongo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/qaznat/qazauth/storage"
+)
+
+// kindAttempt is one taken login attempt: _id la:<key hash>|<window>|<slot>.
+const kindAttempt = "la"
+
+// ListSessions implements storage.SessionStore in two round trips: the
+// subject's unexpired, unrevoked refresh tokens, then the rotation and
+// chain markers that rule some of them out.
+func (s *Store) ListSessions(ctx context.Context, subject string) ([]storage.Token, error) {
+	now := time.Now()
+	cur, err := s.tokens.Find(ctx, bson.D{
+		{Key: "subject", Value: subject},
+		{Key: "k", Value: kindRefresh},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now.UTC()}}},
+	}, options.Find().SetLimit(1000))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", mapErr(err))
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", mapErr(err))
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, 2*len(docs))
+	for _, d := range docs {
+		ids = append(ids, key(kindRotated, d.ID[len(kindRefresh)+1:]), key(kindRevoked, d.RequestID))
+	}
+	markers, err := s.fetch(ctx, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	var out []storage.Token
+	for _, d := range docs {
+		sig := d.ID[len(kindRefresh)+1:]
+		if d.Revoked || markers[key(kindRotated, sig)] != nil || markers[key(kindRevoked, d.RequestID)] != nil {
+			continue
+		}
+		out = append(out, *d.token(sig))
+	}
+	// Newest first.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].CreatedAt.After(out[j-1].CreatedAt); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, nil
+}
+
+// attemptKey bounds the key's size and keeps usernames out of _ids.
+func attemptKey(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// TakeAttempt implements storage.AttemptStore. The window's slots have
+// fixed _ids 0..limit-1; taking an attempt is inserting the next free one,
+// and an insert on a unique _id is atomic even on FerretDB, so at most limit
+// callers per window succeed however many race. The count read first only
+// picks where to start looking.
+func (s *Store) TakeAttempt(ctx context.Context, k string, limit int, window time.Duration, now time.Time) (bool, error) {
+	hk := attemptKey(k)
+	start := now.Truncate(window).UTC()
+	prefix := kindAttempt + ":" + hk + "|" + strconv.FormatInt(start.Unix(), 10) + "|"
+	n, err := s.tokens.CountDocuments(ctx, bson.D{{Key: "request_id", Value: hk}, {Key: "k", Value: kindAttempt}, {Key: "at", Value: start}})
+	if err != nil {
+		return false, fmt.Errorf("take login attempt: %w", mapErr(err))
+	}
+	for slot := int(n); slot < limit; slot++ {
+		_, err := s.tokens.InsertOne(ctx, tokenDoc{
+			ID: prefix + strconv.Itoa(slot), Kind: kindAttempt, RequestID: hk, At: start, ExpiresAt: start.Add(window),
+		})
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(mapErr(err), storage.ErrConflict) {
+			return false, fmt.Errorf("take login attempt: %w", mapErr(err))
+		}
+	}
+	return false, nil
+}
+
+// ResetAttempts implements storage.AttemptStore.
+func (s *Store) ResetAttempts(ctx context.Context, k string) error {
+	_, err := s.tokens.DeleteMany(ctx, bson.D{{Key: "request_id", Value: attemptKey(k)}, {Key: "k", Value: kindAttempt}})
+	if err != nil {
+		return fmt.Errorf("reset login attempts: %w", mapErr(err))
+	}
+	return nil
+}
