@@ -115,10 +115,10 @@ func (h *authorizeHandler) login(w http.ResponseWriter, r *http.Request, ar fosi
 		if !errors.Is(err, fosite.ErrNotFound) {
 			h.d.Log.WarnContext(ctx, "login failed", "err", err)
 		}
+		// A spent login budget shows the same message as a wrong
+		// password: the page must not tell whether the account exists or
+		// is being attacked.
 		page.Error = "invalid_credentials"
-		if errors.Is(err, ErrTooManyAttempts) {
-			page.Error = "too_many_attempts"
-		}
 		h.d.renderPage(w, http.StatusOK, templates.LoginPage, page)
 		return
 	}
@@ -135,10 +135,6 @@ func (h *authorizeHandler) login(w http.ResponseWriter, r *http.Request, ar fosi
 	}
 	h.finish(w, r, ar, client, sess, true)
 }
-
-// ErrTooManyAttempts is returned by a password check refused by the login
-// budget.
-var ErrTooManyAttempts = errors.New("too many login attempts")
 
 // finish issues the authorization code for the signed-in user.
 func (h *authorizeHandler) finish(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, client *storage.Client, bs *browserSession, fresh bool) {

@@ -27,6 +27,7 @@ type Deps struct {
 	AccessTokens    *tokens.JWT
 	DefaultAudience string
 	SessionMaxAge   time.Duration
+	AccessTokenTTL  time.Duration
 	JWKSMaxAge      time.Duration
 	// GrantTypes are the grant types wired into the provider.
 	GrantTypes []string

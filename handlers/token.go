@@ -3,8 +3,10 @@ package handlers
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -54,6 +56,13 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, grant, err)
 		return
 	}
+	// fosite truncates expires_in to whole seconds below the real
+	// lifetime: a 1 s token would be announced as 0, which OAuth libraries
+	// read as "never expires". Announce the time actually left, rounded up.
+	if exp := ar.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
+		left := math.Ceil(exp.Sub(h.d.now()).Seconds())
+		resp.SetExpiresIn(time.Duration(max(left, 1)) * time.Second)
+	}
 	h.d.Metrics.TokensIssued.WithLabelValues(grant).Inc()
 	h.d.Provider.WriteAccessResponse(ctx, w, ar, resp)
 }
@@ -68,6 +77,14 @@ func (h *tokenHandler) applyPolicy(ar fosite.AccessRequester, s *storage.Session
 		return fosite.ErrInvalidClient
 	}
 	now := h.d.now().UTC()
+	// fosite rounds expiries to the nearest second, so a token could live
+	// up to half a second less than its TTL; round up instead: a token
+	// lives at least its TTL.
+	gt := fosite.GrantType(ar.GetGrantTypes()[0])
+	ttl := fosite.GetEffectiveLifespan(ar.GetClient(), gt, fosite.AccessToken, h.d.AccessTokenTTL)
+	if ttl > 0 {
+		s.SetExpiresAt(fosite.AccessToken, ceilSecond(now.Add(ttl)))
+	}
 	if ar.GetGrantTypes().ExactOne("password") || ar.GetGrantTypes().ExactOne("client_credentials") {
 		grant(h.d, ar, client, ar.GetRequestedScopes(), ar.GetRequestedAudience())
 		if s.Subject != "" {
@@ -75,6 +92,14 @@ func (h *tokenHandler) applyPolicy(ar fosite.AccessRequester, s *storage.Session
 		}
 	}
 	return capLifetimes(s, now)
+}
+
+// ceilSecond rounds t up to a whole second (JWT times are whole seconds).
+func ceilSecond(t time.Time) time.Time {
+	if tr := t.Truncate(time.Second); !tr.Equal(t) {
+		return tr.Add(time.Second)
+	}
+	return t
 }
 
 // fail maps err to its RFC 6749 error and writes it. Store decisions of a

@@ -43,6 +43,7 @@ func benchServer(b *testing.B, grace time.Duration, pw passwords.Params) (http.H
 	}
 	cfg.RefreshReuseGrace = grace
 	cfg.RateLimit = 0 // one client address drives the whole load
+	cfg.LoginMaxFailures = 1000
 	var counter *storecount.Store
 	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler), server.Options{
 		PasswordParams: &pw,

@@ -125,6 +125,17 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 	}
 	jwt := &tokens.JWT{Issuer: cfg.Issuer, Keys: km}
 	fs := storage.NewFosite(st, hasher, cfg.RefreshReuseGrace, 10*time.Second)
+	lockouts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qazauth_login_lockouts_total", Help: "Logins refused because a login budget was spent, by budget (username or ip).",
+	}, []string{"budget"})
+	fs.Budget = &storage.LoginBudget{
+		Max:    cfg.LoginMaxFailures,
+		Window: cfg.LoginWindow,
+		OnLockout: func(ctx context.Context, kind, username, ip string) {
+			lockouts.WithLabelValues(kind).Inc()
+			log.WarnContext(ctx, "login refused: budget spent", "budget", kind, "username", username, "ip", ip)
+		},
+	}
 	provider := newProvider(cfg, fs, strategy{JWT: jwt, Opaque: opaque}, passwords.NewClientSecrets(hasher, time.Minute), km)
 
 	reg := prometheus.NewRegistry()
@@ -132,6 +143,9 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 		return nil, err
 	}
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(lockouts); err != nil {
 		return nil, err
 	}
 	hm, err := newHTTPMetrics(reg)
@@ -155,6 +169,7 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 		AccessTokens:    jwt,
 		DefaultAudience: cfg.AccessTokenAudience,
 		SessionMaxAge:   cfg.SessionMaxAge,
+		AccessTokenTTL:  cfg.AccessTokenTTL,
 		JWKSMaxAge:      cfg.JWKSMaxAge,
 		GrantTypes:      grantTypes,
 		Scopes:          scopes,

@@ -27,8 +27,29 @@ type Fosite struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	// Budget limits password checks per username and per client IP; nil
+	// disables it.
+	Budget *LoginBudget
+
 	clients clientCache
 }
+
+// LoginBudget is QAZAUTH_LOGIN_MAX_FAILURES attempts per username and per
+// client IP in each QAZAUTH_LOGIN_WINDOW. The attempt is taken from the
+// budget BEFORE the password is checked, atomically in the store, so N
+// parallel guesses cost at most Max password checks however many instances
+// share the store. A success restores the username's budget.
+type LoginBudget struct {
+	Max    int
+	Window time.Duration
+	// OnLockout is called (without the password) when a login is refused
+	// because a budget is spent; kind is "username" or "ip".
+	OnLockout func(ctx context.Context, kind, username, ip string)
+}
+
+// ErrLockedOut is wrapped into the fosite.ErrNotFound of a login refused
+// by the budget: callers answer exactly as for a wrong password.
+var ErrLockedOut = errors.New("storage: login budget spent")
 
 // NewFosite returns an adapter over s; clientTTL bounds how long a client
 // registration is cached in memory.
@@ -321,9 +342,14 @@ func (f *Fosite) Authenticate(ctx context.Context, username, password string) (s
 }
 
 // CheckPassword returns the user if password is theirs; fosite.ErrNotFound
-// otherwise (unknown user, disabled user, wrong password alike).
+// otherwise (unknown user, disabled user, wrong password, spent login
+// budget alike).
 func (f *Fosite) CheckPassword(ctx context.Context, username, password string) (*User, error) {
-	u, err := f.Store.GetUserByUsername(ctx, strings.ToLower(username))
+	username = strings.ToLower(username)
+	if err := f.takeAttempt(ctx, username); err != nil {
+		return nil, err
+	}
+	u, err := f.Store.GetUserByUsername(ctx, username)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if derr := f.Passwords.VerifyDummy(ctx, password); derr != nil && !errors.Is(derr, passwords.ErrMismatch) {
@@ -336,12 +362,53 @@ func (f *Fosite) CheckPassword(ctx context.Context, username, password string) (
 	verr := f.Passwords.Verify(ctx, u.PasswordHash, password)
 	switch {
 	case verr == nil && !u.Disabled:
+		if f.Budget != nil {
+			if err := f.Store.ResetAttempts(ctx, "user:"+username); err != nil {
+				return nil, err
+			}
+		}
 		return u, nil
 	case verr == nil, errors.Is(verr, passwords.ErrMismatch), errors.Is(verr, passwords.ErrMalformedHash):
 		return nil, fosite.ErrNotFound
 	default:
 		return nil, verr
 	}
+}
+
+// takeAttempt takes one attempt from the username's and the client IP's
+// budgets. Unknown usernames have budgets too, so a lockout reveals nothing
+// about which users exist.
+func (f *Fosite) takeAttempt(ctx context.Context, username string) error {
+	b := f.Budget
+	if b == nil {
+		return nil
+	}
+	now := f.now()
+	ip := ""
+	if info, ok := ctx.Value(clientInfoKey{}).(ClientInfo); ok {
+		ip = info.IP
+	}
+	ok, err := f.Store.TakeAttempt(ctx, "user:"+username, b.Max, b.Window, now)
+	if err != nil {
+		return err
+	}
+	kind := "username"
+	if ok && ip != "" {
+		// An address may front many users (NAT): its budget is ten
+		// usernames' worth, and only spraying exhausts it.
+		ok, err = f.Store.TakeAttempt(ctx, "ip:"+ip, 10*b.Max, b.Window, now)
+		if err != nil {
+			return err
+		}
+		kind = "ip"
+	}
+	if ok {
+		return nil
+	}
+	if b.OnLockout != nil {
+		b.OnLockout(ctx, kind, username, ip)
+	}
+	return fosite.ErrNotFound.WithWrap(ErrLockedOut)
 }
 
 // FillSession copies the user's claims into s at login time.

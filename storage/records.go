@@ -95,23 +95,38 @@ type Rotation struct {
 }
 
 // Key is a signing key. The private key is stored only encrypted.
+//
+// A key's lifecycle state (next, current, retired, removed) is derived by
+// package keys from Generation and the timestamps, so that promotion and
+// retirement need no write: every instance reading the same records at the
+// same time reaches the same answer. The only once-only decision, creating
+// the key of the next generation, is an insert on the unique Generation.
 type Key struct {
-	ID        string // kid
+	ID        string // kid: the RFC 7638 thumbprint of the public key
 	Algorithm string // "RS256"
-	// State is "next", "current" or "retired".
+	// Generation numbers keys in creation order (1, 2, …) and is unique
+	// in the store: of two inserts of the same generation one gets
+	// ErrConflict. It never changes.
+	Generation int64
+	// State is informational: the state the last writer saw ("next",
+	// "current" or "retired"). The live state is derived (see above).
 	State string
 	// PrivateKey is the PKCS#8 DER private key, encrypted with AES-256-GCM
 	// under a key derived from QAZAUTH_SECRET.
 	PrivateKey []byte
-	// PublicJWK is the public key as a JSON Web Key.
-	PublicJWK   []byte
-	CreatedAt   time.Time
+	// PublicJWK is the public key as a JSON Web Key (RFC 7517).
+	PublicJWK []byte
+	CreatedAt time.Time
+	// ActivatesAt is when the key starts signing (and the key of the
+	// previous generation stops).
 	ActivatesAt time.Time
-	RetiresAt   time.Time // zero while signing
-	RemoveAt    time.Time // zero while signing
+	// RetiresAt and RemoveAt are explicit operator decisions (`qazauth
+	// keys retire`); zero means "derived from the schedule".
+	RetiresAt time.Time
+	RemoveAt  time.Time
 }
 
-// Key states.
+// Key states, as recorded in Key.State.
 const (
 	KeyNext    = "next"
 	KeyCurrent = "current"

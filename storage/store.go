@@ -86,11 +86,15 @@ type TokenStore interface {
 type KeyStore interface {
 	// ListKeys returns every stored key, newest first.
 	ListKeys(ctx context.Context) ([]Key, error)
-	// CreateKey stores a new key; ErrConflict if the kid exists.
+	// CreateKey stores a new key; ErrConflict if the kid or the
+	// generation exists. Of any number of concurrent callers inserting the
+	// same generation exactly one succeeds: this is how instances sharing
+	// a store agree on the next signing key.
 	CreateKey(ctx context.Context, k *Key) error
-	// UpdateKey replaces the stored key with the same ID.
+	// UpdateKey replaces the stored key with the same ID; its generation
+	// and creation time are kept. ErrNotFound if absent.
 	UpdateKey(ctx context.Context, k *Key) error
-	// DeleteKey removes a key.
+	// DeleteKey removes a key; deleting an absent key is not an error.
 	DeleteKey(ctx context.Context, id string) error
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // Dump returns every row of every table of the server's embedded database,
-// in a stable order, so a test can prove a request changed nothing.
+// in a stable order, so a test can prove a request changed nothing. The
+// login budgets are left out: a wrong password is meant to spend one.
 func (s *Server) Dump(t testing.TB) string {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "qazauth.db")+"?mode=ro")
@@ -27,7 +28,9 @@ func (s *Server) Dump(t testing.TB) string {
 	for rows.Next() {
 		var n string
 		rows.Scan(&n)
-		tables = append(tables, n)
+		if n != "login_attempts" {
+			tables = append(tables, n)
+		}
 	}
 	rows.Close()
 	var b strings.Builder

@@ -131,6 +131,7 @@ func StartIn(t testing.TB, dataDir string, opts ...Option) *Server {
 	// Tests send bursts from one address; those that test rate limiting
 	// turn it on.
 	cfg.RateLimit = 0
+	cfg.LoginMaxFailures = 1000
 	for _, o := range opts {
 		o(cfg)
 	}
