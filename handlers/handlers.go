@@ -89,6 +89,7 @@ func New(d Deps, ready Ready) http.Handler {
 	r.Handle(PathUserinfo, userinfo(&d)).Methods(http.MethodGet, http.MethodPost)
 	r.Handle(PathLogout, logout(&d)).Methods(http.MethodGet, http.MethodPost)
 	r.Handle(PathIntrospect, &introspectHandler{d: &d}).Methods(http.MethodPost)
+	accountSessions{d: &d}.register(r)
 	r.HandleFunc(PathHealth, health).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(PathReady, readiness(&d, ready)).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -14,23 +14,31 @@ import (
 // bearer authenticates a request by its access token (RFC 6750 §2.1): the
 // JWT must verify and its record must still be active (not revoked).
 func (d *Deps) bearer(r *http.Request) (*tokens.AccessClaims, error) {
+	c, _, err := d.bearerRecord(r)
+	return c, err
+}
+
+// bearerRecord is bearer that also returns the token's stored record (its
+// RequestID names the login chain).
+func (d *Deps) bearerRecord(r *http.Request) (*tokens.AccessClaims, *storage.Token, error) {
 	auth := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, errNoToken
+		return nil, nil, errNoToken
 	}
 	c, err := d.AccessTokens.Verify(token)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sig := d.AccessTokens.AccessTokenSignature(r.Context(), token)
-	if _, err := d.Storage.Store.GetAccessToken(r.Context(), sig); err != nil {
+	rec, err := d.Storage.Store.GetAccessToken(r.Context(), sig)
+	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, fosite.ErrTokenExpired.WithHint("The access token was revoked.")
+			return nil, nil, fosite.ErrTokenExpired.WithHint("The access token was revoked.")
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, rec, nil
 }
 
 var errNoToken = errors.New("no bearer token")

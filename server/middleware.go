@@ -39,7 +39,7 @@ var knownRoutes = map[string]bool{
 	handlers.PathDiscovery: true, handlers.PathASMetadata: true, handlers.PathJWKS: true,
 	handlers.PathToken: true, handlers.PathRevoke: true, handlers.PathIntrospect: true,
 	handlers.PathAuthorize: true, handlers.PathUserinfo: true, handlers.PathLogout: true,
-	handlers.PathHealth: true, handlers.PathReady: true, "/metrics": true,
+	handlers.PathSessions: true, handlers.PathHealth: true, handlers.PathReady: true, "/metrics": true,
 }
 
 func route(path string) string {
