@@ -93,6 +93,11 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, ar, fosite.ErrConsentRequired)
 			return
 		}
+		// The consent page names the signed-in user, never a login_hint.
+		page.Username = ""
+		if u, err := h.d.Storage.Store.GetUser(ctx, sess.Subject); err == nil {
+			page.Username = u.Username
+		}
 		h.d.renderPage(w, http.StatusOK, templates.ConsentPage, page)
 		return
 	}
@@ -129,7 +134,7 @@ func (h *authorizeHandler) login(w http.ResponseWriter, r *http.Request, ar fosi
 		return
 	}
 	if !client.FirstParty {
-		page.Username = ""
+		page.Username = u.Username
 		h.d.renderPage(w, http.StatusOK, templates.ConsentPage, page)
 		return
 	}

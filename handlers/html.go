@@ -31,9 +31,11 @@ func (d *Deps) renderPage(w http.ResponseWriter, status int, p templates.Page, d
 // errorPage shows an error in the browser (never a redirect to an
 // unverified URI).
 func (d *Deps) errorPage(w http.ResponseWriter, r *http.Request, status int, code, text string) {
-	d.renderPage(w, status, templates.ErrorPage, templates.Data{
-		Locale:    templates.Negotiate(r.URL.Query().Get("ui_locales"), r.Header.Get("Accept-Language")),
-		ErrorCode: code,
-		ErrorText: text,
-	})
+	locale := templates.Negotiate(r.URL.Query().Get("ui_locales"), r.Header.Get("Accept-Language"))
+	if locale != "en" {
+		// The detail comes from the protocol library, in English: the
+		// translated message for the code stands alone.
+		text = ""
+	}
+	d.renderPage(w, status, templates.ErrorPage, templates.Data{Locale: locale, ErrorCode: code, ErrorText: text})
 }

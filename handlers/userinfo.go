@@ -92,7 +92,7 @@ func userinfo(d *Deps) http.Handler {
 			out["email"] = u.Email
 			out["email_verified"] = u.EmailVerified
 		}
-		if has("roles") || has("profile") {
+		if has("roles") {
 			out["roles"] = append([]string{}, u.Roles...)
 		}
 		writeJSON(w, http.StatusOK, out)

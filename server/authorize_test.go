@@ -345,6 +345,13 @@ func TestConsent_ThirdPartyClient(t *testing.T) {
 	if allowed.location == nil || allowed.location.Query().Get("code") == "" {
 		t.Fatalf("allow: %d %v %.300s", allowed.status, allowed.location, allowed.body)
 	}
+	// The consent page names the signed-in user, not a login_hint.
+	hinted := b.get(cfg.AuthCodeURL("consent-3-state", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("login_hint", servertest.OtherUser)))
+	// (The hint itself stays in the form's action: it is part of the request.)
+	shown := strings.ReplaceAll(hinted.body, "login_hint="+servertest.OtherUser, "")
+	if !strings.Contains(shown, servertest.User) || strings.Contains(shown, servertest.OtherUser) {
+		t.Fatalf("consent page with login_hint names the wrong user: %.600s", hinted.body)
+	}
 }
 
 // TestPasswordGrant_IDTokenAndUserinfo: openid on the password grant yields

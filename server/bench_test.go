@@ -29,6 +29,10 @@ import (
 // handler (requests go through the full middleware stack, in process) and
 // the store-call counter.
 func benchServer(b *testing.B, grace time.Duration, pw passwords.Params) (http.Handler, *storecount.Store) {
+	return benchServerTB(b, grace, pw)
+}
+
+func benchServerTB(b testing.TB, grace time.Duration, pw passwords.Params) (http.Handler, *storecount.Store) {
 	b.Helper()
 	dir := b.TempDir()
 	seed := filepath.Join(dir, "seed.yaml")
@@ -72,7 +76,7 @@ func do(h http.Handler, form url.Values, basic ...string) (int, map[string]any) 
 	return rec.Code, m
 }
 
-func login(b *testing.B, h http.Handler) string {
+func login(b testing.TB, h http.Handler) string {
 	code, m := do(h, url.Values{"grant_type": {"password"}, "client_id": {servertest.MobileClient},
 		"username": {servertest.User}, "password": {servertest.UserPassword}, "scope": {"openid offline_access translate"}})
 	if code != 200 {
