@@ -96,4 +96,3 @@ func FuzzAuthorize(f *testing.F) {
 		}
 	})
 }
-
