@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -29,9 +28,11 @@ func (k *Key) Public() jose.JSONWebKey {
 	return jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.ID, Algorithm: Algorithm, Use: "sig"}
 }
 
-// Generate creates a new RSA key of the given size and its record, with the
-// private key sealed. The kid is the RFC 7638 thumbprint of the public key.
-func Generate(bits int, sealer *Sealer, now time.Time) (*Key, error) {
+// Generate creates a new RSA key of the given size with the private key
+// sealed. The kid is the RFC 7638 thumbprint of the public key, so it names
+// the key material itself. The caller schedules it (Generation, CreatedAt,
+// ActivatesAt).
+func Generate(bits int, sealer *Sealer) (*Key, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		return nil, fmt.Errorf("generate RSA-%d key: %w", bits, err)
@@ -58,11 +59,7 @@ func Generate(bits int, sealer *Sealer, now time.Time) (*Key, error) {
 	return &Key{
 		ID:      kid,
 		Private: priv,
-		Record: storage.Key{
-			ID: kid, Algorithm: Algorithm, State: storage.KeyCurrent,
-			PrivateKey: sealed, PublicJWK: jwk,
-			CreatedAt: now, ActivatesAt: now,
-		},
+		Record:  storage.Key{ID: kid, Algorithm: Algorithm, PrivateKey: sealed, PublicJWK: jwk},
 	}, nil
 }
 

@@ -3,13 +3,11 @@ package keys
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,14 +16,22 @@ import (
 	"github.com/qaznat/qazauth/storage"
 )
 
-// Manager holds the current key set in memory and keeps it in step with the
-// store. Readers never block: each change publishes a new immutable snapshot.
+// Manager holds the key set in memory and keeps it in step with the store
+// and the clock. Readers never block: each change publishes a new immutable
+// snapshot.
 type Manager struct {
 	store  storage.KeyStore
 	sealer *Sealer
 	bits   int
+	policy Policy
 	log    *slog.Logger
 	now    func() time.Time
+
+	mu     sync.Mutex      // serializes Reload; guards the fields below
+	recs   []storage.Key   // the records last read
+	sched  Schedule        // the schedule last published
+	opened map[string]*Key // decrypted keys by kid
+	warned map[string]bool // kids whose decryption failure was logged
 
 	set atomic.Pointer[keySet]
 }
@@ -35,20 +41,48 @@ type keySet struct {
 	current  *Key
 	atSigner jose.Signer
 	public   map[string]*rsa.PublicKey
+	kids     []string // published kids, sorted
 	jwks     []byte
 	etag     string
 }
 
+// Option adjusts a Manager.
+type Option func(*Manager)
+
+// WithPolicy sets the rotation schedule; without it rotation is manual
+// and the JWKS max age and token lifetime are the documented defaults.
+func WithPolicy(p Policy) Option {
+	return func(m *Manager) {
+		if p.Reload <= 0 {
+			p.Reload = 30 * time.Second
+		}
+		m.policy = p
+	}
+}
+
 // NewManager returns a manager over store; call Init before use.
-func NewManager(store storage.KeyStore, sealer *Sealer, bits int, log *slog.Logger) *Manager {
+func NewManager(store storage.KeyStore, sealer *Sealer, bits int, log *slog.Logger, opts ...Option) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{store: store, sealer: sealer, bits: bits, log: log, now: time.Now}
+	m := &Manager{
+		store: store, sealer: sealer, bits: bits, log: log, now: time.Now,
+		policy: NewPolicy(0, 15*time.Minute, 15*time.Minute),
+		opened: map[string]*Key{}, warned: map[string]bool{},
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
-// Init loads the keys, re-encrypts any sealed under an old secret, and
-// creates the first signing key when the store has none.
+// Policy returns the rotation schedule in force.
+func (m *Manager) Policy() Policy { return m.policy }
+
+// Init re-encrypts keys sealed under an old secret (QAZAUTH_SECRET_OLD),
+// creates the first signing key when the store has none, and publishes the
+// key set. Every stored key must decrypt: a server that could not sign with
+// its next key should fail at start, not at the rotation.
 func (m *Manager) Init(ctx context.Context) error {
 	recs, err := m.store.ListKeys(ctx)
 	if err != nil {
@@ -64,16 +98,6 @@ func (m *Manager) Init(ctx context.Context) error {
 				return err
 			}
 		}
-	}
-	if pickCurrent(recs, m.now()) == nil {
-		k, err := Generate(m.bits, m.sealer, m.now().UTC())
-		if err != nil {
-			return err
-		}
-		if err := m.store.CreateKey(ctx, &k.Record); err != nil {
-			return fmt.Errorf("store new signing key: %w", err)
-		}
-		m.log.Info("generated signing key", "kid", k.ID, "alg", Algorithm, "bits", m.bits)
 	}
 	return m.Reload(ctx)
 }
@@ -97,140 +121,123 @@ func (m *Manager) reseal(ctx context.Context, k *Key) error {
 	return nil
 }
 
-// pickCurrent chooses the signing key: among keys in state current whose
-// activation time has come, the latest activated (ties: smallest kid). Every
-// instance reading the same records makes the same choice.
-func pickCurrent(recs []storage.Key, now time.Time) *storage.Key {
-	var best *storage.Key
-	for i := range recs {
-		r := &recs[i]
-		if r.State != storage.KeyCurrent || r.ActivatesAt.After(now) {
-			continue
-		}
-		if best == nil || r.ActivatesAt.After(best.ActivatesAt) ||
-			(r.ActivatesAt.Equal(best.ActivatesAt) && r.ID < best.ID) {
-			best = r
-		}
-	}
-	return best
-}
-
-// Reload reads the keys from the store and publishes a new snapshot when
-// the key set changed.
+// Reload reads the keys, performs the transitions that are due (creating
+// the next key, deleting removed ones: see maintain) and publishes the key
+// set in force now. When the store cannot be read, the schedule is still
+// applied to the records last read, so that a key activates on time.
 func (m *Manager) Reload(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	recs, err := m.store.ListKeys(ctx)
 	if err != nil {
+		if m.recs != nil {
+			_ = m.publish(m.recs, m.now())
+		}
 		return fmt.Errorf("reload signing keys: %w", err)
 	}
-	cur := pickCurrent(recs, m.now())
+	changed, merr := m.maintain(ctx, recs)
+	if changed {
+		if recs, err = m.store.ListKeys(ctx); err != nil {
+			return fmt.Errorf("reload signing keys: %w", err)
+		}
+	}
+	m.recs = recs
+	return errors.Join(m.publish(recs, m.now()), merr)
+}
+
+// publish makes the schedule at now the snapshot readers see. The snapshot
+// is replaced only when the signing key or the published set changed, so
+// the JWKS document and its ETag change exactly then.
+func (m *Manager) publish(recs []storage.Key, now time.Time) error {
+	sched := Plan(recs, m.policy, now)
+	m.sched = sched
+	m.prune(sched)
+	cur := sched.Current()
 	if cur == nil {
 		return errors.New("no signing key is current")
 	}
+	// Decrypt the next key as soon as it appears: an instance that cannot
+	// (another QAZAUTH_SECRET) should say so long before it must sign.
+	if nxt := sched.Next(); nxt != nil {
+		if _, err := m.openCached(nxt.Record); err != nil && !m.warned[nxt.Record.ID] {
+			m.warned[nxt.Record.ID] = true
+			m.log.Error("next signing key does not decrypt; this instance will keep the old key", "kid", nxt.Record.ID, "err", err)
+		}
+	}
+	kids := publishedKids(sched)
 	old := m.set.Load()
-	if old != nil && old.current.ID == cur.ID && samePublished(old, recs) {
+	if old != nil && old.current.ID == cur.Record.ID && slices.Equal(old.kids, kids) {
 		return nil
 	}
-	k, _, err := open(*cur, m.sealer)
+	k, err := m.openCached(cur.Record)
 	if err != nil {
 		return err
 	}
-	set, err := buildSet(k, recs)
+	set, err := buildSet(k, sched)
 	if err != nil {
 		return err
 	}
 	m.set.Store(set)
 	if old != nil && old.current.ID != k.ID {
-		m.log.Info("signing key changed", "kid", k.ID)
+		m.log.Info("signing key changed", "kid", k.ID, "generation", k.Record.Generation, "previous", old.current.ID)
 	}
 	return nil
 }
 
-func samePublished(s *keySet, recs []storage.Key) bool {
-	n := 0
-	for _, r := range recs {
-		if !published(r) {
-			continue
-		}
-		if _, ok := s.public[r.ID]; !ok {
-			return false
-		}
-		n++
+// openCached decrypts a key once per process.
+func (m *Manager) openCached(rec storage.Key) (*Key, error) {
+	if k, ok := m.opened[rec.ID]; ok {
+		return k, nil
 	}
-	return n == len(s.public)
-}
-
-// published reports whether a key belongs in the JWKS: next, current and
-// retired keys all do, until removal.
-func published(r storage.Key) bool {
-	switch r.State {
-	case storage.KeyNext, storage.KeyCurrent, storage.KeyRetired:
-		return true
-	}
-	return false
-}
-
-func buildSet(cur *Key, recs []storage.Key) (*keySet, error) {
-	signer, err := cur.newSigner("at+jwt")
+	k, _, err := open(rec, m.sealer)
 	if err != nil {
-		return nil, fmt.Errorf("signer for key %s: %w", cur.ID, err)
+		return nil, err
 	}
-	set := &keySet{current: cur, atSigner: signer, public: map[string]*rsa.PublicKey{}}
-	var jwks jose.JSONWebKeySet
-	// Stable order (by kid) so the document, and its ETag, change exactly
-	// when the key set does.
-	sorted := slices.Clone(recs)
-	slices.SortFunc(sorted, func(a, b storage.Key) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
-	for _, r := range sorted {
-		if !published(r) {
-			continue
-		}
-		var jwk jose.JSONWebKey
-		if err := jwk.UnmarshalJSON(r.PublicJWK); err != nil {
-			return nil, fmt.Errorf("key %s: decode public JWK: %w", r.ID, err)
-		}
-		pub, ok := jwk.Key.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("key %s: public key is %T, want RSA", r.ID, jwk.Key)
-		}
-		set.public[r.ID] = pub
-		jwks.Keys = append(jwks.Keys, jose.JSONWebKey{Key: pub, KeyID: r.ID, Algorithm: Algorithm, Use: "sig"})
-	}
-	body, err := json.Marshal(jwks)
-	if err != nil {
-		return nil, fmt.Errorf("encode JWKS: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	set.jwks = body
-	set.etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
-	return set, nil
+	m.opened[rec.ID] = k
+	return k, nil
 }
 
-// Run reloads the key set every interval until ctx ends, so that instances
-// sharing a store converge on the same signing key.
-func (m *Manager) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// prune forgets decrypted keys that are no longer published.
+func (m *Manager) prune(sched Schedule) {
+	for kid := range m.opened {
+		if s := sched.Find(kid); s == nil || !s.Published() {
+			delete(m.opened, kid)
+		}
+	}
+}
+
+// Run reloads the key set every Policy.Reload, and at the exact instant of
+// each scheduled change (a key activating or leaving the JWKS), until ctx
+// ends. Instances sharing a store thus switch keys at the same moment.
+func (m *Manager) Run(ctx context.Context) {
 	for {
+		wait := m.policy.Reload
+		if ev := m.nextEvent(); !ev.IsZero() {
+			// A millisecond late rather than early, when the clock reading
+			// and the timer disagree slightly.
+			wait = min(wait, max(ev.Sub(m.now())+time.Millisecond, 0))
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("reload signing keys", "err", err)
-			}
+		}
+		if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("reload signing keys", "err", err)
 		}
 	}
 }
 
-// JWKS returns the JSON Web Key Set document and its strong ETag.
+func (m *Manager) nextEvent() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sched.NextEvent(m.policy)
+}
+
+// JWKS returns the JSON Web Key Set document (RFC 7517 §5) and its strong
+// ETag.
 func (m *Manager) JWKS() (body []byte, etag string) {
 	s := m.set.Load()
 	return s.jwks, s.etag

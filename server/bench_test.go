@@ -76,13 +76,9 @@ func do(h http.Handler, form url.Values, basic ...string) (int, map[string]any) 
 	return rec.Code, m
 }
 
-// login starts a chain with the translation app's scope. Without openid:
-// with it, every refresh also signs an ID token, two RSA signatures instead
-// of one (BenchmarkRefreshGrantOpenID measures that case).
-func login(b testing.TB, h http.Handler) string {
-	return loginScope(b, h, "offline_access translate")
-}
-
+// loginScope starts a chain. The refresh benchmarks use the translation
+// app's scope without openid: with it, every refresh also signs an ID
+// token, two RSA signatures instead of one (BenchmarkRefreshGrantOpenID).
 func loginScope(b testing.TB, h http.Handler, scope string) string {
 	code, m := do(h, url.Values{"grant_type": {"password"}, "client_id": {servertest.MobileClient},
 		"username": {servertest.User}, "password": {servertest.UserPassword}, "scope": {scope}})

@@ -93,6 +93,24 @@ func OpenStore(ctx context.Context, cfg *Config) (storage.Store, string, error) 
 	return st, abs, nil
 }
 
+// KeyPolicy is the signing-key schedule of cfg, shared by `serve` and
+// `qazauth keys`. A retired key stays published for the longest lifetime of
+// a token it may have signed: the access-token TTL (which ID tokens share)
+// or a longer per-client override in the seed file.
+func KeyPolicy(cfg *Config) (keys.Policy, error) {
+	ttl := cfg.AccessTokenTTL
+	if cfg.SeedFile != "" {
+		seed, err := LoadSeed(cfg.SeedFile)
+		if err != nil {
+			return keys.Policy{}, err
+		}
+		for _, c := range seed.Clients {
+			ttl = max(ttl, parseTTL(c.AccessTokenTTL))
+		}
+	}
+	return keys.NewPolicy(cfg.KeyRotation, cfg.JWKSMaxAge, ttl), nil
+}
+
 func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store, opts Options) (*Server, error) {
 	params := passwords.DefaultParams
 	if opts.PasswordParams != nil {
@@ -115,7 +133,11 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 	if err != nil {
 		return nil, err
 	}
-	km := keys.NewManager(st, sealer, cfg.RSABits, log)
+	policy, err := KeyPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	km := keys.NewManager(st, sealer, cfg.RSABits, log, keys.WithPolicy(policy))
 	if err := km.Init(ctx); err != nil {
 		return nil, err
 	}
@@ -249,7 +271,7 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	go s.Keys.Run(bg, 30*time.Second)
+	go s.Keys.Run(bg)
 	go s.janitor(bg, 10*time.Minute)
 
 	scheme := "http"

@@ -28,6 +28,7 @@ Usage:
 
 Commands:
   serve     run the server (embedded database under ./data unless QAZAUTH_MONGO_URI is set)
+  keys      list, rotate or retire the signing keys ('qazauth keys --help')
   version   print the version
 
 Run 'qazauth serve --help' for the server's flags. Every flag can also be set
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "keys":
+		return keysCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "qazauth %s\n", versionString())
 		return 0

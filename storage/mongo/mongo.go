@@ -22,7 +22,8 @@
 //
 //   - users: _id = user id; unique index on username (lower case).
 //   - clients: _id = client id.
-//   - signing_keys: _id = kid; index on created_at.
+//   - signing_keys: _id = kid; unique index on generation (creating the
+//     next signing key is an insert of generation N+1); index on created_at.
 //   - tokens: everything that expires, keyed by a kind prefix and the
 //     signature (or request id): "rt:" refresh tokens, "at:" access tokens,
 //     "ac:" authorization codes (and fosite's PKCE / OIDC data), and the
@@ -163,6 +164,9 @@ func (s *Store) Database() *mongodrv.Database { return s.db }
 // ensureIndexes creates the indexes; creating an existing index with the
 // same options is a no-op.
 func (s *Store) ensureIndexes(ctx context.Context) error {
+	if err := s.numberLegacyKeys(ctx); err != nil {
+		return err
+	}
 	for _, i := range []struct {
 		coll   *mongodrv.Collection
 		name   string
@@ -172,6 +176,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	}{
 		{s.users, "username_unique", "username", 1, true},
 		{s.keys, "created_at", "created_at", -1, false},
+		{s.keys, "generation_unique", "generation", 1, true},
 		{s.tokens, "request_id", "request_id", 1, false},
 		{s.tokens, "subject", "subject", 1, false},
 	} {

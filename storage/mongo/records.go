@@ -192,6 +192,7 @@ func (s *Store) UpsertClient(ctx context.Context, c *storage.Client) error {
 type keyDoc struct {
 	ID          string    `bson:"_id"`
 	Algorithm   string    `bson:"algorithm"`
+	Generation  int64     `bson:"generation"`
 	State       string    `bson:"state"`
 	PrivateKey  []byte    `bson:"private_key"`
 	PublicJWK   []byte    `bson:"public_jwk"`
@@ -216,6 +217,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]storage.Key, error) {
 		keys = append(keys, storage.Key{
 			ID:          d.ID,
 			Algorithm:   d.Algorithm,
+			Generation:  d.Generation,
 			State:       d.State,
 			PrivateKey:  d.PrivateKey,
 			PublicJWK:   d.PublicJWK,
@@ -228,11 +230,13 @@ func (s *Store) ListKeys(ctx context.Context) ([]storage.Key, error) {
 	return keys, nil
 }
 
-// CreateKey implements storage.KeyStore.
+// CreateKey implements storage.KeyStore: one insert, decided by the unique
+// _id (kid) and the unique index on generation.
 func (s *Store) CreateKey(ctx context.Context, k *storage.Key) error {
 	d := keyDoc{
 		ID:          k.ID,
 		Algorithm:   k.Algorithm,
+		Generation:  k.Generation,
 		State:       k.State,
 		PrivateKey:  nonNilBytes(k.PrivateKey),
 		PublicJWK:   nonNilBytes(k.PublicJWK),
@@ -247,7 +251,8 @@ func (s *Store) CreateKey(ctx context.Context, k *storage.Key) error {
 	return nil
 }
 
-// UpdateKey implements storage.KeyStore; the creation time is kept.
+// UpdateKey implements storage.KeyStore; the generation and creation time
+// are kept.
 func (s *Store) UpdateKey(ctx context.Context, k *storage.Key) error {
 	set := bson.D{
 		{Key: "algorithm", Value: k.Algorithm},

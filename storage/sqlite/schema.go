@@ -75,6 +75,7 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS signing_keys (
 		id           TEXT PRIMARY KEY,
 		algorithm    TEXT NOT NULL,
+		generation   INTEGER NOT NULL DEFAULT 0,
 		state        TEXT NOT NULL,
 		private_key  BLOB NOT NULL,
 		public_jwk   BLOB NOT NULL,
@@ -91,5 +92,5 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate sqlite schema: %w", err)
 		}
 	}
-	return nil
+	return s.migrateKeys(ctx)
 }

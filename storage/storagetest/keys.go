@@ -2,16 +2,20 @@ package storagetest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/qaznat/qazauth/storage"
 )
 
-func key(id string, created time.Time, state string) *storage.Key {
+// key returns a key record of generation gen.
+func key(id string, gen int64, created time.Time, state string) *storage.Key {
 	return &storage.Key{
 		ID:          id,
 		Algorithm:   "RS256",
+		Generation:  gen,
 		State:       state,
 		PrivateKey:  []byte{0x00, 0x01, 0xfe, 0xff, byte(len(id))},
 		PublicJWK:   []byte(`{"kty":"RSA","kid":"` + id + `","n":"AQAB","e":"AQAB"}`),
@@ -22,8 +26,9 @@ func key(id string, created time.Time, state string) *storage.Key {
 
 func checkKey(t *testing.T, got, want *storage.Key) {
 	t.Helper()
-	if got.ID != want.ID || got.Algorithm != want.Algorithm || got.State != want.State {
-		t.Errorf("key = %s/%s/%s, want %s/%s/%s", got.ID, got.Algorithm, got.State, want.ID, want.Algorithm, want.State)
+	if got.ID != want.ID || got.Algorithm != want.Algorithm || got.State != want.State || got.Generation != want.Generation {
+		t.Errorf("key = %s/%s/%s/%d, want %s/%s/%s/%d", got.ID, got.Algorithm, got.State, got.Generation,
+			want.ID, want.Algorithm, want.State, want.Generation)
 	}
 	if !bytes.Equal(got.PrivateKey, want.PrivateKey) || !bytes.Equal(got.PublicJWK, want.PublicJWK) {
 		t.Errorf("key %s: key material differs", want.ID)
@@ -46,10 +51,10 @@ var keyCases = []testCase{
 		ctx := ctxOf(t)
 		base := now().Add(-time.Hour)
 		// Created out of order: the list is ordered by CreatedAt.
-		k2 := key("kid-2", base.Add(time.Minute), storage.KeyCurrent)
-		k1 := key("kid-1", base, storage.KeyRetired)
+		k2 := key("kid-2", 2, base.Add(time.Minute), storage.KeyCurrent)
+		k1 := key("kid-1", 1, base, storage.KeyRetired)
 		k1.RetiresAt, k1.RemoveAt = base.Add(30*time.Minute), base.Add(24*time.Hour)
-		k3 := key("kid-3", base.Add(2*time.Minute), storage.KeyNext)
+		k3 := key("kid-3", 3, base.Add(2*time.Minute), storage.KeyNext)
 		for _, k := range []*storage.Key{k2, k1, k3} {
 			must(t, s.CreateKey(ctx, k), "CreateKey "+k.ID)
 		}
@@ -64,9 +69,9 @@ var keyCases = []testCase{
 	}},
 	{name: "DuplicateIDConflicts", run: func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
-		k := key("kid-1", now(), storage.KeyCurrent)
+		k := key("kid-1", 1, now(), storage.KeyCurrent)
 		must(t, s.CreateKey(ctx, k), "CreateKey")
-		wantErr(t, s.CreateKey(ctx, key("kid-1", now(), storage.KeyNext)), storage.ErrConflict, "CreateKey with a duplicate id")
+		wantErr(t, s.CreateKey(ctx, key("kid-1", 2, now(), storage.KeyNext)), storage.ErrConflict, "CreateKey with a duplicate id")
 		keys, err := s.ListKeys(ctx)
 		must(t, err, "ListKeys")
 		if len(keys) != 1 {
@@ -76,28 +81,85 @@ var keyCases = []testCase{
 	}},
 	{name: "UpdateReplaces", run: func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
-		k := key("kid-1", now(), storage.KeyCurrent)
+		k := key("kid-1", 7, now(), storage.KeyCurrent)
 		must(t, s.CreateKey(ctx, k), "CreateKey")
 		k.State = storage.KeyRetired
 		k.RetiresAt = now()
 		k.RemoveAt = now().Add(time.Hour)
 		k.PublicJWK = []byte(`{"kty":"RSA","kid":"kid-1","n":"changed","e":"AQAB"}`)
+		k.ActivatesAt = now().Add(-time.Minute)
 		must(t, s.UpdateKey(ctx, k), "UpdateKey")
+		// The generation is the key's identity in the schedule: an update
+		// never moves it.
+		moved := *k
+		moved.Generation = 8
+		must(t, s.UpdateKey(ctx, &moved), "UpdateKey with another generation")
 		keys, err := s.ListKeys(ctx)
 		must(t, err, "ListKeys")
 		if len(keys) != 1 {
 			t.Fatalf("ListKeys = %d keys, want 1", len(keys))
 		}
 		checkKey(t, &keys[0], k)
+		// Zero times are stored as zero.
+		k.RetiresAt, k.RemoveAt = time.Time{}, time.Time{}
+		must(t, s.UpdateKey(ctx, k), "UpdateKey clearing times")
+		keys, err = s.ListKeys(ctx)
+		must(t, err, "ListKeys")
+		checkKey(t, &keys[0], k)
+	}},
+	{name: "DuplicateGenerationConflicts", run: func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		k := key("kid-a", 1, now(), storage.KeyCurrent)
+		must(t, s.CreateKey(ctx, k), "CreateKey")
+		wantErr(t, s.CreateKey(ctx, key("kid-b", 1, now(), storage.KeyNext)), storage.ErrConflict, "CreateKey of an existing generation")
+		must(t, s.CreateKey(ctx, key("kid-b", 2, now(), storage.KeyNext)), "CreateKey of the next generation")
+		keys, err := s.ListKeys(ctx)
+		must(t, err, "ListKeys")
+		if len(keys) != 2 {
+			t.Fatalf("ListKeys = %d keys, want 2", len(keys))
+		}
+		// A deleted generation may be created again (a next key an
+		// operator retired and the janitor removed).
+		must(t, s.DeleteKey(ctx, "kid-b"), "DeleteKey")
+		must(t, s.CreateKey(ctx, key("kid-c", 2, now(), storage.KeyNext)), "CreateKey of a freed generation")
+	}},
+	{name: "CreateGenerationRaceHasOneWinner", trials: trials, run: func(t *testing.T, s storage.Store) {
+		// Instances that decide to rotate at the same moment each insert
+		// their own key as generation 2: exactly one insert succeeds.
+		ctx := ctxOf(t)
+		must(t, s.CreateKey(ctx, key("kid-1", 1, now(), storage.KeyCurrent)), "CreateKey")
+		const n = 10
+		errs := race(n, func(i int) error {
+			return s.CreateKey(ctx, key(fmt.Sprintf("kid-2-%d", i), 2, now(), storage.KeyNext))
+		})
+		winner := ""
+		for i, err := range errs {
+			switch {
+			case err == nil && winner != "":
+				t.Fatalf("two inserts of generation 2 succeeded: %s and kid-2-%d", winner, i)
+			case err == nil:
+				winner = fmt.Sprintf("kid-2-%d", i)
+			case !errors.Is(err, storage.ErrConflict):
+				t.Fatalf("insert %d: %v, want nil or ErrConflict", i, err)
+			}
+		}
+		if winner == "" {
+			t.Fatal("no insert of generation 2 succeeded")
+		}
+		keys, err := s.ListKeys(ctx)
+		must(t, err, "ListKeys")
+		if len(keys) != 2 || (keys[0].ID != winner && keys[1].ID != winner) {
+			t.Fatalf("ListKeys = %v, want kid-1 and %s", keys, winner)
+		}
 	}},
 	{name: "UpdateUnknownNotFound", run: func(t *testing.T, s storage.Store) {
-		err := s.UpdateKey(ctxOf(t), key("nope", now(), storage.KeyCurrent))
+		err := s.UpdateKey(ctxOf(t), key("nope", 1, now(), storage.KeyCurrent))
 		wantErr(t, err, storage.ErrNotFound, "UpdateKey of an unknown key")
 	}},
 	{name: "DeleteRemoves", run: func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
-		must(t, s.CreateKey(ctx, key("kid-1", now(), storage.KeyRetired)), "CreateKey")
-		must(t, s.CreateKey(ctx, key("kid-2", now().Add(time.Second), storage.KeyCurrent)), "CreateKey")
+		must(t, s.CreateKey(ctx, key("kid-1", 1, now(), storage.KeyRetired)), "CreateKey")
+		must(t, s.CreateKey(ctx, key("kid-2", 2, now().Add(time.Second), storage.KeyCurrent)), "CreateKey")
 		must(t, s.DeleteKey(ctx, "kid-1"), "DeleteKey")
 		must(t, s.DeleteKey(ctx, "kid-1"), "DeleteKey again")
 		keys, err := s.ListKeys(ctx)
@@ -157,7 +219,7 @@ var maintenanceCases = []testCase{
 		u, err := s.UpsertUser(ctx, &storage.User{Username: "aigerim", PasswordHash: "h"})
 		must(t, err, "UpsertUser")
 		must(t, s.UpsertClient(ctx, &storage.Client{ID: "c"}), "UpsertClient")
-		must(t, s.CreateKey(ctx, key("kid", now(), storage.KeyCurrent)), "CreateKey")
+		must(t, s.CreateKey(ctx, key("kid", 1, now(), storage.KeyCurrent)), "CreateKey")
 		_, err = s.DeleteExpired(ctx, time.Now().Add(365*24*time.Hour))
 		must(t, err, "DeleteExpired")
 		_, err = s.GetUser(ctx, u.ID)
