@@ -1,8 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+
+	"github.com/qaznat/qazauth/storage"
 )
 
 // errorBody is the RFC 6749 §5.2 error response.
@@ -26,4 +30,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// unavailable reports whether err means the store could not be reached in
+// time: the answer is 503 temporarily_unavailable, not a verdict on the
+// client or the token.
+func unavailable(err error) bool {
+	return errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }

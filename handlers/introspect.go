@@ -46,6 +46,12 @@ func (h *introspectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := h.d.Provider.NewIntrospectionRequest(r.Context(), r, storage.NewSession())
+	if unavailable(err) {
+		// Neither a verdict on the caller's credentials nor "inactive".
+		h.d.Log.WarnContext(r.Context(), "introspection failed: store unavailable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token cannot be introspected right now; retry shortly.")
+		return
+	}
 	// Only the outermost error says what failed: an inactive token wraps
 	// the causes of its inactivity, which may look like authorization
 	// errors.

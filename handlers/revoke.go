@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+
+	"github.com/ory/fosite"
 )
 
 // revokeHandler serves /oauth2/revoke (RFC 7009). Revoking a refresh token
@@ -20,6 +23,15 @@ func (h *revokeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := h.d.Provider.NewRevocationRequest(r.Context(), r)
+	// fosite reports a store failure while revoking as
+	// temporarily_unavailable, which its WriteRevocationResponse answers
+	// with 200, as if the token were revoked; one while authenticating the
+	// client as invalid_client. Neither is true: the client must retry.
+	if unavailable(err) || errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		h.d.Log.WarnContext(r.Context(), "revocation failed: store unavailable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token cannot be revoked right now; retry shortly.")
+		return
+	}
 	if err != nil {
 		h.d.Log.InfoContext(r.Context(), "revocation refused", "err", err)
 	}
