@@ -127,7 +127,9 @@ func (h *tokenHandler) classify(err error) *fosite.RFC6749Error {
 		return fosite.ErrInvalidGrant.WithHint("The authorization code was already used.")
 	case errors.Is(err, storage.ErrNotFound) && errors.Is(err, fosite.ErrServerError):
 		return fosite.ErrInvalidGrant.WithHint("The token is not valid.")
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// Canceled: the client gave up while waiting (for a hashing slot,
+		// for the store); nobody reads this answer, but it is no 500.
 		return fosite.ErrTemporarilyUnavailable.WithHint("The server is busy; retry shortly.")
 	case errors.Is(err, passwords.ErrMalformedHash):
 		return fosite.ErrInvalidGrant.WithHint("Unable to authenticate the provided username and password credentials.")
