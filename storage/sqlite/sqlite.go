@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -27,6 +28,13 @@ type Store struct {
 	w    *sql.DB // one connection: all writes
 	r    *sql.DB // reads
 	path string
+
+	// Hot-path statements, prepared once: parsing SQL costs more than
+	// running these.
+	getRefresh, lockRefresh, markRotated, insRefresh, insAccess *sql.Stmt
+
+	stop chan struct{}
+	done chan struct{}
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -44,6 +52,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
@@ -64,11 +73,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	s := &Store{w: w, r: r, path: path}
+	s := &Store{w: w, r: r, path: path, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
+		close(s.done)
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		close(s.done)
+		s.Close()
+		return nil, err
+	}
+	go s.checkpoint(time.Second)
 	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.Close()
 		return nil, fmt.Errorf("restrict database file permissions: %w", err)
@@ -90,7 +106,37 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements storage.Store.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+	var errs []error
+	for _, st := range []*sql.Stmt{s.getRefresh, s.lockRefresh, s.markRotated, s.insRefresh, s.insAccess} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
+}
+
+// checkpoint copies the WAL into the database every interval, from a read
+// connection. Automatic checkpoints are off: SQLite would run them inside
+// the committing writer, stalling every queued refresh behind an fsync;
+// a passive checkpoint here never blocks the writer.
+func (s *Store) checkpoint(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			_, _ = s.r.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE).

@@ -24,10 +24,12 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func insertAccess(ctx context.Context, db execer, t *storage.Token) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO access_tokens
+const insertAccessSQL = `INSERT INTO access_tokens
 		(signature, request_id, client_id, subject, created_at, expires_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+func insertAccess(ctx context.Context, db execer, t *storage.Token) error {
+	_, err := db.ExecContext(ctx, insertAccessSQL,
 		t.Signature, t.RequestID, t.ClientID, t.Subject, ts(t.CreatedAt), ts(t.ExpiresAt), t.Data)
 	return conflict(err)
 }
@@ -69,10 +71,12 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t *storage.Token) error 
 	return nil
 }
 
-func insertRefresh(ctx context.Context, db execer, t *storage.Token) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO refresh_tokens
+const insertRefreshSQL = `INSERT INTO refresh_tokens
 		(signature, request_id, client_id, subject, created_at, expires_at, chain_started_at, user_agent, ip, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func insertRefresh(ctx context.Context, db execer, t *storage.Token) error {
+	_, err := db.ExecContext(ctx, insertRefreshSQL,
 		t.Signature, t.RequestID, t.ClientID, t.Subject, ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.ChainStartedAt), t.UserAgent, t.IP, t.Data)
 	return conflict(err)
 }
@@ -85,11 +89,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, sig string) (*storage.Token
 		revoked                            int64
 		succRotated, succRevoked           sql.NullInt64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT r.signature, r.request_id, r.client_id, r.subject,
-			r.created_at, r.expires_at, r.chain_started_at, r.rotated_at, r.successor, r.revoked,
-			r.user_agent, r.ip, r.data, n.rotated_at, n.revoked
-		FROM refresh_tokens r LEFT JOIN refresh_tokens n ON n.signature = r.successor AND r.successor != ''
-		WHERE r.signature = ? AND r.expires_at > ?`, sig, ts(time.Now())).
+	err := s.getRefresh.QueryRowContext(ctx, sig, ts(time.Now())).
 		Scan(&t.Signature, &t.RequestID, &t.ClientID, &t.Subject, &created, &expires, &started, &rotated,
 			&t.Successor, &revoked, &t.UserAgent, &t.IP, &t.Data, &succRotated, &succRevoked)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -124,7 +124,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) erro
 			rotated, revoked, expires int64
 			successor                 string
 		)
-		err := tx.QueryRowContext(ctx, `SELECT rotated_at, revoked, expires_at, successor FROM refresh_tokens WHERE signature = ?`, r.Old).
+		err := tx.StmtContext(ctx, s.lockRefresh).QueryRowContext(ctx, r.Old).
 			Scan(&rotated, &revoked, &expires, &successor)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -137,14 +137,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) erro
 			return storage.ErrNotFound
 		}
 		if rotated == 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = ?, successor = ? WHERE signature = ?`,
-				ts(r.Now), r.New.Signature, r.Old); err != nil {
+			if _, err := tx.StmtContext(ctx, s.markRotated).ExecContext(ctx, ts(r.Now), r.New.Signature, r.Old); err != nil {
 				return err
 			}
-			if err := insertRefresh(ctx, tx, &r.New); err != nil {
+			if err := insertRefresh(ctx, txStmt{ctx, tx, s.insRefresh}, &r.New); err != nil {
 				return err
 			}
-			return insertAccessIfAny(ctx, tx, r.Access)
+			return s.insertAccessIfAny(ctx, tx, r.Access)
 		}
 		// Already rotated: only the same successor, within grace, while
 		// the successor is itself still unused.
@@ -159,7 +158,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) erro
 		if err != nil {
 			return err
 		}
-		return insertAccessIfAny(ctx, tx, r.Access)
+		return s.insertAccessIfAny(ctx, tx, r.Access)
 	})
 	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", err)
@@ -167,11 +166,23 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) erro
 	return nil
 }
 
-func insertAccessIfAny(ctx context.Context, tx *sql.Tx, t *storage.Token) error {
+func (s *Store) insertAccessIfAny(ctx context.Context, tx *sql.Tx, t *storage.Token) error {
 	if t == nil {
 		return nil
 	}
-	return insertAccess(ctx, tx, t)
+	return insertAccess(ctx, txStmt{ctx, tx, s.insAccess}, t)
+}
+
+// txStmt runs a prepared statement inside tx; its query argument is
+// ignored (the statement is the query).
+type txStmt struct {
+	ctx  context.Context
+	tx   *sql.Tx
+	stmt *sql.Stmt
+}
+
+func (t txStmt) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return t.tx.StmtContext(t.ctx, t.stmt).ExecContext(ctx, args...)
 }
 
 // RevokeChain implements storage.TokenStore.
@@ -259,4 +270,30 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		total += n
 	}
 	return total, nil
+}
+
+// prepare prepares the statements of the refresh path.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	prep := func(db *sql.DB, q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, q)
+		return st
+	}
+	s.getRefresh = prep(s.r, `SELECT r.signature, r.request_id, r.client_id, r.subject,
+			r.created_at, r.expires_at, r.chain_started_at, r.rotated_at, r.successor, r.revoked,
+			r.user_agent, r.ip, r.data, n.rotated_at, n.revoked
+		FROM refresh_tokens r LEFT JOIN refresh_tokens n ON n.signature = r.successor AND r.successor != ''
+		WHERE r.signature = ? AND r.expires_at > ?`)
+	s.lockRefresh = prep(s.w, `SELECT rotated_at, revoked, expires_at, successor FROM refresh_tokens WHERE signature = ?`)
+	s.markRotated = prep(s.w, `UPDATE refresh_tokens SET rotated_at = ?, successor = ? WHERE signature = ?`)
+	s.insRefresh = prep(s.w, insertRefreshSQL)
+	s.insAccess = prep(s.w, insertAccessSQL)
+	if err != nil {
+		return fmt.Errorf("prepare statements: %w", err)
+	}
+	return nil
 }
