@@ -85,6 +85,7 @@ server_env=(
   QAZAUTH_RATE_LIMIT=0
   QAZAUTH_LOGIN_MAX_FAILURES=1000
   QAZAUTH_LOG_FORMAT=json
+  ${BENCH_SERVER_ENV:-}
 )
 echo "== start qazauth on $issuer" >&2
 env "${server_env[@]}" "$server_bin" serve >"$workdir/server.log" 2>&1 &

@@ -100,6 +100,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg.LogFormat, stderr)
+	setMemoryLimit()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -136,4 +137,18 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT is
+// not set. Each argon2id check allocates 19 MiB; under a login flood the
+// default GC pacing lets the heap reach twice the in-flight hashes plus the
+// rest, about 150 MiB on two cores. The soft limit makes the collector run
+// earlier instead (measured: 156 -> 130 MiB at the same logins per second;
+// docs/BENCHMARKS.md). The server's live heap is far below it.
+const defaultMemoryLimit = 128 << 20
+
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 }
