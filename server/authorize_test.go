@@ -210,6 +210,20 @@ func TestAuthorizationCode_PKCE_OIDC(t *testing.T) {
 	if again.status != http.StatusSeeOther || again.location.Query().Get("code") == "" {
 		t.Fatalf("SSO: %d %v %.200s", again.status, again.location, again.body)
 	}
+	// max_age=0: the login is too old, the form comes back (OIDC Core
+	// §3.1.2.1); with prompt=none that is login_required.
+	aged := b.get(cfg.AuthCodeURL("aged-state", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("max_age", "0")))
+	if aged.status != 200 || aged.fields.Get("csrf_token") == "" {
+		t.Fatalf("max_age=0: %d %v", aged.status, aged.location)
+	}
+	agedNone := b.get(cfg.AuthCodeURL("aged-none", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("max_age", "0"), oauth2.SetAuthURLParam("prompt", "none")))
+	if agedNone.location == nil || agedNone.location.Query().Get("error") != "login_required" {
+		t.Fatalf("max_age=0 prompt=none: %d %v", agedNone.status, agedNone.location)
+	}
+	fresh := b.get(cfg.AuthCodeURL("fresh-state", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("max_age", "3600")))
+	if fresh.status != http.StatusSeeOther || fresh.location.Query().Get("code") == "" {
+		t.Fatalf("max_age=3600 within a fresh login: %d %v", fresh.status, fresh.location)
+	}
 	// prompt=login forces the form.
 	forced := b.get(cfg.AuthCodeURL("third-state", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "login")))
 	if forced.status != 200 || forced.fields.Get("csrf_token") == "" {

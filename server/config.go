@@ -46,6 +46,7 @@ type Config struct {
 	KeyRotation         time.Duration
 	JWKSMaxAge          time.Duration
 	RSABits             int
+	JanitorInterval     time.Duration
 	RateLimit           float64 // requests per second per client IP and endpoint; 0 disables
 	RateBurst           int
 }
@@ -156,6 +157,7 @@ func settings() []setting {
 			}
 			return fmt.Errorf("invalid key size %q: want 2048, 3072 or 4096", v)
 		}},
+		durationSetting("QAZAUTH_JANITOR_INTERVAL", "janitor-interval", "10m", "how often expired tokens, codes and login budgets are deleted (safe on every instance at once)", func(c *Config) *time.Duration { return &c.JanitorInterval }, false),
 		{env: "QAZAUTH_RATE_LIMIT", flag: "rate-limit", def: "50", usage: "requests per second per client IP on the token, authorize, revoke and introspect endpoints; 0 disables", apply: func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 0 || f > 1e6 {

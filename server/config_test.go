@@ -69,6 +69,7 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"bad failures", map[string]string{"QAZAUTH_LOGIN_MAX_FAILURES": "0"}, "QAZAUTH_LOGIN_MAX_FAILURES"},
 		{"short old secret", map[string]string{"QAZAUTH_SECRET_OLD": "a,b"}, "QAZAUTH_SECRET_OLD"},
 		{"bad addr", map[string]string{"QAZAUTH_ADDR": "8080"}, "QAZAUTH_ADDR"},
+		{"zero janitor", map[string]string{"QAZAUTH_JANITOR_INTERVAL": "0s"}, "QAZAUTH_JANITOR_INTERVAL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

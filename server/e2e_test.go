@@ -387,3 +387,33 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 		}
 	}
 }
+
+// TestJanitor_DeletesExpiredRecords runs the janitor on a short interval:
+// an expired refresh token disappears from the store.
+func TestJanitor_DeletesExpiredRecords(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, func(c *server.Config) {
+		c.JanitorInterval = 200 * time.Millisecond
+		c.RefreshTokenTTL = time.Second
+	})
+	passwordGrant(t, s, servertest.User, servertest.UserPassword)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if !strings.Contains(s.Dump(t), "# refresh_tokens") {
+			t.Fatal("dump lacks the refresh_tokens table")
+		}
+		dump := s.Dump(t)
+		i := strings.Index(dump, "# refresh_tokens")
+		rest := dump[i:]
+		if j := strings.Index(rest[1:], "# "); j >= 0 {
+			rest = rest[:j+1]
+		}
+		if strings.Count(rest, "\n") == 1 { // only the header line
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired refresh token still stored:\n%s", rest)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

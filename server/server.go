@@ -272,7 +272,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go s.Keys.Run(bg)
-	go s.janitor(bg, 10*time.Minute)
+	go s.janitor(bg, s.cfg.JanitorInterval)
 
 	scheme := "http"
 	if s.cfg.TLSCert != "" {
