@@ -24,7 +24,9 @@ func TestLoginBudget_ParallelGuessesAcrossTwoInstances(t *testing.T) {
 	dir := t.TempDir()
 	const budget = 5
 	window := 3 * time.Second
-	opt := func(c *server.Config) { c.LoginMaxFailures, c.LoginWindow = budget, window }
+	opt := func(c *server.Config) {
+		c.LoginMaxFailures, c.LoginWindow, c.LoginLockout = budget, window, 2*time.Second
+	}
 	a := servertest.StartIn(t, dir, opt)
 	b := servertest.StartIn(t, dir, opt)
 	var checks atomic.Int32

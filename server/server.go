@@ -151,8 +151,9 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 		Name: "qazauth_login_lockouts_total", Help: "Logins refused because a login budget was spent, by budget (username or ip).",
 	}, []string{"budget"})
 	fs.Budget = &storage.LoginBudget{
-		Max:    cfg.LoginMaxFailures,
-		Window: cfg.LoginWindow,
+		Max:     cfg.LoginMaxFailures,
+		Window:  cfg.LoginWindow,
+		Lockout: cfg.LoginLockout,
 		OnLockout: func(ctx context.Context, kind, username, ip string) {
 			lockouts.WithLabelValues(kind).Inc()
 			log.WarnContext(ctx, "login refused: budget spent", "budget", kind, "username", username, "ip", ip)

@@ -42,6 +42,9 @@ type Fosite struct {
 type LoginBudget struct {
 	Max    int
 	Window time.Duration
+	// Lockout is how long a username stays locked once its budget is
+	// spent; each further lockout in a row doubles it (at most a day).
+	Lockout time.Duration
 	// OnLockout is called (without the password) when a login is refused
 	// because a budget is spent; kind is "username" or "ip".
 	OnLockout func(ctx context.Context, kind, username, ip string)
@@ -388,9 +391,26 @@ func (f *Fosite) takeAttempt(ctx context.Context, username string) error {
 	if info, ok := ctx.Value(clientInfoKey{}).(ClientInfo); ok {
 		ip = info.IP
 	}
-	ok, err := f.Store.TakeAttempt(ctx, "user:"+username, b.Max, b.Window, now)
+	userKey := "user:" + username
+	until, count, err := f.Store.LockedUntil(ctx, userKey, now)
 	if err != nil {
 		return err
+	}
+	if now.Before(until) {
+		return fosite.ErrNotFound.WithWrap(ErrLockedOut)
+	}
+	ok, err := f.Store.TakeAttempt(ctx, userKey, b.Max, b.Window, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		d := b.Lockout << min(count, 10)
+		if d <= 0 || d > 24*time.Hour {
+			d = 24 * time.Hour
+		}
+		if err := f.Store.Lock(ctx, userKey, now.Add(d), count+1, now.Add(d+24*time.Hour)); err != nil {
+			return err
+		}
 	}
 	kind := "username"
 	if ok && ip != "" {

@@ -115,6 +115,14 @@ type AttemptStore interface {
 	// race, on one instance or several, at most limit calls per window
 	// return true: each success is one atomic insert of a distinct slot.
 	TakeAttempt(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error)
-	// ResetAttempts restores key's budget (after a successful login).
+	// ResetAttempts restores key's budget and forgets its lockouts (after
+	// a successful login).
 	ResetAttempts(ctx context.Context, key string) error
+	// Lock records that key spent its budget: it stays locked until
+	// until, and count says how many lockouts in a row it has had (the
+	// next one lasts longer). The record is kept until forget.
+	Lock(ctx context.Context, key string, until time.Time, count int, forget time.Time) error
+	// LockedUntil returns key's lock: until when, and its lockout count;
+	// the zero time and 0 when it has none (or forget has passed).
+	LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, int, error)
 }

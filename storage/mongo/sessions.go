@@ -96,11 +96,44 @@ func (s *Store) TakeAttempt(ctx context.Context, k string, limit int, window tim
 	return false, nil
 }
 
-// ResetAttempts implements storage.AttemptStore.
+// ResetAttempts implements storage.AttemptStore (the lock too).
 func (s *Store) ResetAttempts(ctx context.Context, k string) error {
-	_, err := s.tokens.DeleteMany(ctx, bson.D{{Key: "request_id", Value: attemptKey(k)}, {Key: "k", Value: kindAttempt}})
+	hk := attemptKey(k)
+	_, err := s.tokens.DeleteMany(ctx, bson.D{{Key: "request_id", Value: hk},
+		{Key: "k", Value: bson.D{{Key: "$in", Value: bson.A{kindAttempt, kindLock}}}}})
 	if err != nil {
 		return fmt.Errorf("reset login attempts: %w", mapErr(err))
 	}
 	return nil
+}
+
+// kindLock is a login lock: _id ll:<key hash>. Locking is not a once-only
+// decision (two instances locking one key at once write the same thing),
+// so a plain upsert is fine even on FerretDB.
+const kindLock = "ll"
+
+// Lock implements storage.AttemptStore.
+func (s *Store) Lock(ctx context.Context, k string, until time.Time, count int, forget time.Time) error {
+	hk := attemptKey(k)
+	doc := tokenDoc{ID: kindLock + ":" + hk, Kind: kindLock, RequestID: hk, At: until.UTC(), Count: count, ExpiresAt: forget.UTC()}
+	_, err := s.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("lock login: %w", mapErr(err))
+	}
+	return nil
+}
+
+// LockedUntil implements storage.AttemptStore.
+func (s *Store) LockedUntil(ctx context.Context, k string, now time.Time) (time.Time, int, error) {
+	docs, err := s.fetch(ctx, kindLock+":"+attemptKey(k))
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("read login lock: %w", err)
+	}
+	for _, d := range docs {
+		if expired(d.ExpiresAt, now) {
+			break
+		}
+		return utc(d.At), d.Count, nil
+	}
+	return time.Time{}, 0, nil
 }

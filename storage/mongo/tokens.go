@@ -116,6 +116,8 @@ type tokenDoc struct {
 	// Markers.
 	Successor string    `bson:"successor,omitempty"`
 	At        time.Time `bson:"at,omitempty"`
+	// Login locks: lockouts in a row.
+	Count int `bson:"n,omitempty"`
 }
 
 func newTokenDoc(kind string, t *storage.Token) *tokenDoc {

@@ -72,6 +72,12 @@ var schema = []string{
 		PRIMARY KEY (key, window_start, slot)
 	) STRICT`,
 	`CREATE INDEX IF NOT EXISTS login_attempts_expires ON login_attempts(expires_at)`,
+	`CREATE TABLE IF NOT EXISTS login_locks (
+		key        TEXT PRIMARY KEY,
+		until      INTEGER NOT NULL,
+		count      INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) STRICT`,
 	`CREATE TABLE IF NOT EXISTS signing_keys (
 		id           TEXT PRIMARY KEY,
 		algorithm    TEXT NOT NULL,

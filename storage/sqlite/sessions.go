@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,8 +70,40 @@ func (s *Store) TakeAttempt(ctx context.Context, key string, limit int, window t
 
 // ResetAttempts implements storage.AttemptStore.
 func (s *Store) ResetAttempts(ctx context.Context, key string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM login_attempts WHERE key = ?`, key); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE key = ?`, key); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM login_locks WHERE key = ?`, key)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("reset login attempts: %w", err)
 	}
 	return nil
+}
+
+// Lock implements storage.AttemptStore.
+func (s *Store) Lock(ctx context.Context, key string, until time.Time, count int, forget time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO login_locks (key, until, count, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(key) DO UPDATE SET until = excluded.until, count = excluded.count, expires_at = excluded.expires_at`,
+		key, ts(until), count, ts(forget))
+	if err != nil {
+		return fmt.Errorf("lock login: %w", err)
+	}
+	return nil
+}
+
+// LockedUntil implements storage.AttemptStore.
+func (s *Store) LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, int, error) {
+	var until int64
+	var count int
+	err := s.r.QueryRowContext(ctx, `SELECT until, count FROM login_locks WHERE key = ? AND expires_at > ?`, key, ts(now)).Scan(&until, &count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, 0, nil
+	}
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("read login lock: %w", err)
+	}
+	return fromTS(until), count, nil
 }

@@ -261,7 +261,7 @@ func (s *Store) UseAuthCode(ctx context.Context, sig string) error {
 // DeleteExpired implements storage.TokenStore.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
-	for _, table := range []string{"access_tokens", "refresh_tokens", "auth_codes", "login_attempts"} {
+	for _, table := range []string{"access_tokens", "refresh_tokens", "auth_codes", "login_attempts", "login_locks"} {
 		res, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, ts(now))
 		if err != nil {
 			return total, fmt.Errorf("delete expired %s: %w", table, err)

@@ -82,6 +82,34 @@ var attemptCases = []testCase{
 		}
 		must(t, s.ResetAttempts(ctx, "never-used"), "ResetAttempts of an unknown key")
 	}},
+	{name: "LocksGrowAndResetForgets", run: func(t *testing.T, s storage.Store) {
+		ctx := ctxOf(t)
+		at := now()
+		until, n, err := s.LockedUntil(ctx, "user:dana", at)
+		must(t, err, "LockedUntil")
+		if !until.IsZero() || n != 0 {
+			t.Fatalf("unlocked key reports %v, %d", until, n)
+		}
+		must(t, s.Lock(ctx, "user:dana", at.Add(time.Minute), 1, at.Add(time.Hour)), "Lock")
+		until, n, err = s.LockedUntil(ctx, "user:dana", at)
+		must(t, err, "LockedUntil")
+		sameTime(t, "until", until, at.Add(time.Minute))
+		if n != 1 {
+			t.Fatalf("count = %d, want 1", n)
+		}
+		must(t, s.Lock(ctx, "user:dana", at.Add(2*time.Minute), 2, at.Add(time.Hour)), "Lock again")
+		if until, n, _ = s.LockedUntil(ctx, "user:dana", at); n != 2 || !until.Equal(at.Add(2*time.Minute)) {
+			t.Fatalf("after a second lock: %v %d", until, n)
+		}
+		// Past forget, the lock is gone.
+		if until, n, _ = s.LockedUntil(ctx, "user:dana", at.Add(2*time.Hour)); !until.IsZero() || n != 0 {
+			t.Fatalf("forgotten lock still reported: %v %d", until, n)
+		}
+		must(t, s.ResetAttempts(ctx, "user:dana"), "ResetAttempts")
+		if until, n, _ = s.LockedUntil(ctx, "user:dana", at); !until.IsZero() || n != 0 {
+			t.Fatalf("reset did not forget the lock: %v %d", until, n)
+		}
+	}},
 	{name: "ExpiredWindowsAreDeleted", run: func(t *testing.T, s storage.Store) {
 		ctx := ctxOf(t)
 		past := now().Add(-3 * time.Hour)

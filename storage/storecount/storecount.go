@@ -127,3 +127,11 @@ func (s *Store) ResetAttempts(ctx context.Context, key string) error {
 	s.inc()
 	return s.Store.ResetAttempts(ctx, key)
 }
+func (s *Store) Lock(ctx context.Context, key string, until time.Time, count int, forget time.Time) error {
+	s.inc()
+	return s.Store.Lock(ctx, key, until, count, forget)
+}
+func (s *Store) LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, int, error) {
+	s.inc()
+	return s.Store.LockedUntil(ctx, key, now)
+}
