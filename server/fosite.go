@@ -67,36 +67,29 @@ func newProvider(cfg *Config, store *storage.Fosite, st strategy, secrets *passw
 	validator := openid.NewOpenIDConnectRequestValidator(signer, fc)
 
 	// Authorization code with PKCE (RFC 7636), then OpenID Connect on top.
-	fc.AuthorizeEndpointHandlers.Append(&oauth2.AuthorizeExplicitGrantHandler{
+	// Each handler serves both endpoints (as fosite's compose does): it
+	// issues the code at one and redeems it at the other.
+	code := &oauth2.AuthorizeExplicitGrantHandler{
 		AccessTokenStrategy:    st,
 		RefreshTokenStrategy:   st,
 		AuthorizeCodeStrategy:  st,
 		CoreStorage:            store,
 		TokenRevocationStorage: store,
 		Config:                 fc,
-	})
-	fc.AuthorizeEndpointHandlers.Append(&pkce.Handler{AuthorizeCodeStrategy: st, Storage: store, Config: fc})
-	fc.AuthorizeEndpointHandlers.Append(&openid.OpenIDConnectExplicitHandler{
+	}
+	pkceHandler := &pkce.Handler{AuthorizeCodeStrategy: st, Storage: store, Config: fc}
+	oidc := &openid.OpenIDConnectExplicitHandler{
 		OpenIDConnectRequestStorage:   store,
 		IDTokenHandleHelper:           idTokens,
 		OpenIDConnectRequestValidator: validator,
 		Config:                        fc,
-	})
-	fc.TokenEndpointHandlers.Append(&oauth2.AuthorizeExplicitGrantHandler{
-		AccessTokenStrategy:    st,
-		RefreshTokenStrategy:   st,
-		AuthorizeCodeStrategy:  st,
-		CoreStorage:            store,
-		TokenRevocationStorage: store,
-		Config:                 fc,
-	})
-	fc.TokenEndpointHandlers.Append(&pkce.Handler{AuthorizeCodeStrategy: st, Storage: store, Config: fc})
-	fc.TokenEndpointHandlers.Append(&openid.OpenIDConnectExplicitHandler{
-		OpenIDConnectRequestStorage:   store,
-		IDTokenHandleHelper:           idTokens,
-		OpenIDConnectRequestValidator: validator,
-		Config:                        fc,
-	})
+	}
+	fc.AuthorizeEndpointHandlers.Append(code)
+	fc.AuthorizeEndpointHandlers.Append(pkceHandler)
+	fc.AuthorizeEndpointHandlers.Append(oidc)
+	fc.TokenEndpointHandlers.Append(code)
+	fc.TokenEndpointHandlers.Append(pkceHandler)
+	fc.TokenEndpointHandlers.Append(oidc)
 	//lint:ignore SA1019 the existing apps use the password grant (DESIGN.md); RFC 9700 §2.4 discourages it for new ones
 	fc.TokenEndpointHandlers.Append(&oauth2.ResourceOwnerPasswordCredentialsGrantHandler{
 		HandleHelper: helper,

@@ -92,11 +92,20 @@ func toFositeErr(err error) error {
 	}
 }
 
-// record builds a token record for r.
+// record builds a token record for r. Within a refresh transaction the
+// access and refresh records share one requester: it is encoded once.
 func (f *Fosite) record(ctx context.Context, signature string, tt fosite.TokenType, r fosite.Requester) (*Token, error) {
-	data, sess, err := encodeRequest(r)
-	if err != nil {
+	var (
+		data []byte
+		sess *Session
+		err  error
+	)
+	if t := txFrom(ctx); t != nil && t.encodedFor == r && t.encoded != nil {
+		data, sess = t.encoded, t.encodedSession
+	} else if data, sess, err = encodeRequest(r); err != nil {
 		return nil, err
+	} else if t != nil {
+		t.encodedFor, t.encoded, t.encodedSession = r, data, sess
 	}
 	now := f.now()
 	exp := sess.GetExpiresAt(tt)
@@ -278,6 +287,11 @@ type tx struct {
 	rotateOld string
 	refresh   *Token
 	access    *Token
+
+	// The last requester encoded in this transaction, and its encoding.
+	encodedFor     fosite.Requester
+	encoded        []byte
+	encodedSession *Session
 }
 
 type txKey struct{}
