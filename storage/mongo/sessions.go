@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,12 +55,7 @@ func (s *Store) ListSessions(ctx context.Context, subject string) ([]storage.Tok
 		}
 		out = append(out, *d.token(sig))
 	}
-	// Newest first.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].CreatedAt.After(out[j-1].CreatedAt); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b storage.Token) int { return b.CreatedAt.Compare(a.CreatedAt) }) // newest first
 	return out, nil
 }
 
