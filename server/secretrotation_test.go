@@ -30,6 +30,7 @@ func TestSecretRotation_KeysReencrypted(t *testing.T) {
 	}
 	kid := s1.Server.Keys.CurrentKey().ID
 	old, _, _ := issue(t, s1)
+	login := passwordGrant(t, s1, servertest.User, servertest.UserPassword)
 	issuer := s1.URL
 	s1.Stop(t)
 	http.DefaultClient.CloseIdleConnections()
@@ -44,6 +45,10 @@ func TestSecretRotation_KeysReencrypted(t *testing.T) {
 	v := validator(t, issuer, "", &jwksWatch{})
 	if _, err := v.Validate(t.Context(), old); err != nil {
 		t.Fatalf("token issued under secret A: %v", err)
+	}
+	// The login made under A goes on: rotating the secret signs nobody out.
+	if code, tr := refresh(t, s2, login.RefreshToken); code != http.StatusOK {
+		t.Fatalf("refresh token issued under secret A, after the rotation: %d %+v", code, tr)
 	}
 	fresh, _, _ := issue(t, s2)
 	if _, err := v.Validate(t.Context(), fresh); err != nil {

@@ -141,7 +141,7 @@ func build(ctx context.Context, cfg *Config, log *slog.Logger, st storage.Store,
 	if err := km.Init(ctx); err != nil {
 		return nil, err
 	}
-	opaque, err := tokens.NewOpaque(cfg.Secret)
+	opaque, err := tokens.NewOpaque(cfg.Secret, cfg.SecretOld...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,21 +21,34 @@ const (
 	RefreshPrefix = "qzr_"
 	CodePrefix    = "qzc_"
 	keyLen        = 32
+	// keyIDLen is the length of the key id after the prefix: which
+	// secret's key made the token's signature.
+	keyIDLen = 6
 )
 
 var b64 = base64.RawURLEncoding
 
-// encodedLen is the length of a well-formed opaque token after its prefix.
+// encodedLen is the length of a well-formed opaque token after its prefix
+// and key id.
 var encodedLen = b64.EncodedLen(keyLen)
 
 // Opaque implements fosite's refresh-token and authorization-code
-// strategies. A token is a prefix and 256 random (or derived) bits; what is
-// stored is its signature, HMAC-SHA256 under a key derived from
-// QAZAUTH_SECRET, so a database leak yields no usable token.
+// strategies. A token is a prefix, the id of the secret it was made under,
+// and 256 random (or derived) bits; what is stored is its signature,
+// HMAC-SHA256 under a key derived from that secret, so a database leak yields
+// no usable token. Tokens made under an old secret (QAZAUTH_SECRET_OLD) keep
+// their signatures: rotating the secret signs nobody out.
 type Opaque struct {
-	sigKey  []byte
+	current sigKey
+	byID    map[string]sigKey // current and old, by key id
 	succKey []byte
 	now     func() time.Time
+}
+
+// sigKey is one secret's signing key and its public id.
+type sigKey struct {
+	id  string
+	key []byte
 }
 
 var (
@@ -43,27 +56,53 @@ var (
 	_ oauth2.AuthorizeCodeStrategy = (*Opaque)(nil)
 )
 
-// NewOpaque derives the token keys from secret (at least 32 bytes).
-func NewOpaque(secret []byte) (*Opaque, error) {
-	if len(secret) < 32 {
-		return nil, fmt.Errorf("tokens: secret is %d bytes, want at least 32", len(secret))
-	}
-	sig, err := hkdf.Key(sha256.New, secret, nil, "qazauth token signature v1", 32)
-	if err != nil {
-		return nil, err
+// NewOpaque derives the token keys from secret and the previous secrets
+// (each at least 32 bytes).
+func NewOpaque(secret []byte, old ...[]byte) (*Opaque, error) {
+	o := &Opaque{byID: map[string]sigKey{}, now: time.Now}
+	for i, sec := range append([][]byte{secret}, old...) {
+		if len(sec) < 32 {
+			return nil, fmt.Errorf("tokens: secret is %d bytes, want at least 32", len(sec))
+		}
+		k, err := hkdf.Key(sha256.New, sec, nil, "qazauth token signature v1", 32)
+		if err != nil {
+			return nil, err
+		}
+		idSum := sha256.Sum256(k)
+		sk := sigKey{id: b64.EncodeToString(idSum[:])[:keyIDLen], key: k}
+		if i == 0 {
+			o.current = sk
+		}
+		if _, dup := o.byID[sk.id]; !dup {
+			o.byID[sk.id] = sk
+		}
 	}
 	succ, err := hkdf.Key(sha256.New, secret, nil, "qazauth refresh successor v1", 32)
 	if err != nil {
 		return nil, err
 	}
-	return &Opaque{sigKey: sig, succKey: succ, now: time.Now}, nil
+	o.succKey = succ
+	return o, nil
 }
 
-// signature is the keyed hash under which a token is stored.
+// signature is the keyed hash under which a token is stored, under the key
+// its id names (an unknown id: the current key, which matches nothing).
 func (o *Opaque) signature(token string) string {
-	m := hmac.New(sha256.New, o.sigKey)
+	k := o.current
+	if i := strings.IndexByte(token, '_'); i >= 0 && len(token) >= i+1+keyIDLen {
+		if sk, ok := o.byID[token[i+1:i+1+keyIDLen]]; ok {
+			k = sk
+		}
+	}
+	m := hmac.New(sha256.New, k.key)
 	m.Write([]byte(token))
 	return b64.EncodeToString(m.Sum(nil))
+}
+
+// mint returns a token of prefix with body under the current key.
+func (o *Opaque) mint(prefix string, body []byte) (string, string) {
+	tok := prefix + o.current.id + b64.EncodeToString(body)
+	return tok, o.signature(tok)
 }
 
 func (o *Opaque) generate(prefix string) (string, string, error) {
@@ -71,13 +110,13 @@ func (o *Opaque) generate(prefix string) (string, string, error) {
 	if _, err := rand.Read(k[:]); err != nil {
 		return "", "", fmt.Errorf("generate token: %w", err)
 	}
-	tok := prefix + b64.EncodeToString(k[:])
-	return tok, o.signature(tok), nil
+	tok, sig := o.mint(prefix, k[:])
+	return tok, sig, nil
 }
 
 // wellFormed reports whether token has the prefix and length of ours.
 func wellFormed(token, prefix string) bool {
-	return strings.HasPrefix(token, prefix) && len(token) == len(prefix)+encodedLen
+	return strings.HasPrefix(token, prefix) && len(token) == len(prefix)+keyIDLen+encodedLen
 }
 
 // RefreshTokenSignature implements oauth2.RefreshTokenStrategy. Any input
@@ -96,8 +135,8 @@ func (o *Opaque) GenerateRefreshToken(_ context.Context, r fosite.Requester) (st
 		if wellFormed(presented, RefreshPrefix) {
 			m := hmac.New(sha256.New, o.succKey)
 			m.Write([]byte(presented))
-			tok := RefreshPrefix + b64.EncodeToString(m.Sum(nil))
-			return tok, o.signature(tok), nil
+			tok, sig := o.mint(RefreshPrefix, m.Sum(nil))
+			return tok, sig, nil
 		}
 	}
 	return o.generate(RefreshPrefix)

@@ -176,3 +176,32 @@ func TestJWT_GenerateAndVerify(t *testing.T) {
 		t.Errorf("IDTokenAudience of a token we signed: %v", err)
 	}
 }
+
+func TestOpaque_OldSecretKeepsTokensValid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := secret(), secret()
+	underA, _ := NewOpaque(a)
+	tok, sigA, _ := underA.GenerateRefreshToken(ctx, fosite.NewAccessRequest(storage.NewSession()))
+	rotated, err := NewOpaque(b, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rotated.RefreshTokenSignature(ctx, tok); got != sigA {
+		t.Fatal("a token made under the old secret has another signature after the rotation")
+	}
+	fresh, freshSig, _ := rotated.GenerateRefreshToken(ctx, fosite.NewAccessRequest(storage.NewSession()))
+	if underA.RefreshTokenSignature(ctx, fresh) == freshSig {
+		t.Fatal("a token made under the new secret verifies under the old one")
+	}
+	// Without the old secret, the old token's signature matches nothing.
+	onlyB, _ := NewOpaque(b)
+	if onlyB.RefreshTokenSignature(ctx, tok) == sigA {
+		t.Fatal("old token still matches without QAZAUTH_SECRET_OLD")
+	}
+	// Its successor is made under the new secret.
+	succ, _, _ := rotated.GenerateRefreshToken(ctx, refreshRequest(tok))
+	if succ[len(RefreshPrefix):len(RefreshPrefix)+keyIDLen] != rotated.current.id {
+		t.Fatalf("successor %q not under the current key %q", succ, rotated.current.id)
+	}
+}
