@@ -30,6 +30,7 @@ type Validator struct {
 	requiredScopes []string
 	realm          string
 	keys           *keySet
+	claims         claimsCache
 }
 
 // New returns a Validator for tokens issued by issuerURL.
@@ -168,11 +169,18 @@ func (v *Validator) Validate(ctx context.Context, rawToken string) (*Claims, err
 		return nil, wrapError(ErrMalformed, "unsupported critical header", err)
 	}
 
-	var rc rawClaims
-	if err := decodeClaims(payload, &rc); err != nil {
-		return nil, wrapError(ErrMalformed, "claims: "+err.Error(), err)
+	// The payload segment (checkCompact made sure there are three) keys
+	// the decoded claims; the signature over it was verified above.
+	seg := rawToken[strings.IndexByte(rawToken, '.')+1 : strings.LastIndexByte(rawToken, '.')]
+	rc, ok := v.claims.get(seg)
+	if !ok {
+		rc = new(rawClaims)
+		if err := decodeClaims(payload, rc); err != nil {
+			return nil, wrapError(ErrMalformed, "claims: "+err.Error(), err)
+		}
+		v.claims.put(seg, rc)
 	}
-	return v.checkClaims(&rc)
+	return v.checkClaims(rc)
 }
 
 // checkClaims applies the claim checks of RFC 9068 §4 and RFC 7519 §4.1 to
@@ -209,13 +217,13 @@ func (v *Validator) checkClaims(rc *rawClaims) (*Claims, error) {
 		Subject:   rc.Subject,
 		ClientID:  rc.ClientID,
 		Scopes:    strings.Fields(rc.Scope),
-		Roles:     rc.Roles,
+		Roles:     slices.Clone(rc.Roles), // rc may be cached: never share its slices
 		Username:  rc.Username,
 		Email:     rc.Email,
 		ExpiresAt: rc.Expiry.t,
 		IssuedAt:  rc.IssuedAt.t,
 		JTI:       rc.JTI,
-		Audience:  rc.Audience,
+		Audience:  slices.Clone(rc.Audience),
 		SessionID: rc.SessionID,
 	}, nil
 }
