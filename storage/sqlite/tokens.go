@@ -120,11 +120,23 @@ func (s *Store) DeleteRefreshToken(ctx context.Context, sig string) error {
 // another writer.
 func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The common case in one statement: a live, never-rotated token
+		// is marked rotated. No row means there is something to explain.
+		res, err := tx.StmtContext(ctx, s.markRotated).ExecContext(ctx, ts(r.Now), r.New.Signature, r.Old, ts(r.Now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := insertRefresh(ctx, txStmt{ctx, tx, s.insRefresh}, &r.New); err != nil {
+				return err
+			}
+			return s.insertAccessIfAny(ctx, tx, r.Access)
+		}
 		var (
 			rotated, revoked, expires int64
 			successor                 string
 		)
-		err := tx.StmtContext(ctx, s.lockRefresh).QueryRowContext(ctx, r.Old).
+		err = tx.StmtContext(ctx, s.lockRefresh).QueryRowContext(ctx, r.Old).
 			Scan(&rotated, &revoked, &expires, &successor)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -135,15 +147,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) erro
 			return storage.ErrTokenRevoked
 		case expires <= ts(r.Now):
 			return storage.ErrNotFound
-		}
-		if rotated == 0 {
-			if _, err := tx.StmtContext(ctx, s.markRotated).ExecContext(ctx, ts(r.Now), r.New.Signature, r.Old); err != nil {
-				return err
-			}
-			if err := insertRefresh(ctx, txStmt{ctx, tx, s.insRefresh}, &r.New); err != nil {
-				return err
-			}
-			return s.insertAccessIfAny(ctx, tx, r.Access)
 		}
 		// Already rotated: only the same successor, within grace, while
 		// the successor is itself still unused.
@@ -289,7 +292,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		FROM refresh_tokens r LEFT JOIN refresh_tokens n ON n.signature = r.successor AND r.successor != ''
 		WHERE r.signature = ? AND r.expires_at > ?`)
 	s.lockRefresh = prep(s.w, `SELECT rotated_at, revoked, expires_at, successor FROM refresh_tokens WHERE signature = ?`)
-	s.markRotated = prep(s.w, `UPDATE refresh_tokens SET rotated_at = ?, successor = ? WHERE signature = ?`)
+	s.markRotated = prep(s.w, `UPDATE refresh_tokens SET rotated_at = ?, successor = ?
+		WHERE signature = ? AND rotated_at = 0 AND revoked = 0 AND expires_at > ?`)
 	s.insRefresh = prep(s.w, insertRefreshSQL)
 	s.insAccess = prep(s.w, insertAccessSQL)
 	if err != nil {
