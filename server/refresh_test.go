@@ -124,7 +124,10 @@ func TestRefresh_IdleExpiryAndAbsoluteCap(t *testing.T) {
 		})
 		tr := passwordGrant(t, s, servertest.User, servertest.UserPassword)
 		login := time.Now()
-		deadline := login.Add(3 * time.Second)
+		// The session ends max age after auth_time, which is whole seconds
+		// (truncated): up to a second before login + max age.
+		authTime := int64(verifyAccessToken(t, s, tr.AccessToken)["auth_time"].(float64))
+		deadline := time.Unix(authTime, 0).Add(3 * time.Second)
 		rt := tr.RefreshToken
 		for {
 			time.Sleep(700 * time.Millisecond)
