@@ -143,9 +143,9 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // not set. Each argon2id check allocates 19 MiB; under a login flood the
 // default GC pacing lets the heap reach twice the in-flight hashes plus the
 // rest, about 150 MiB on two cores. The soft limit makes the collector run
-// earlier instead (measured: 156 -> 130 MiB at the same logins per second;
+// earlier instead (measured: 138-157 MiB without it, 127-135 MiB with it;
 // docs/BENCHMARKS.md). The server's live heap is far below it.
-const defaultMemoryLimit = 128 << 20
+const defaultMemoryLimit = 112 << 20
 
 func setMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
