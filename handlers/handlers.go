@@ -52,18 +52,23 @@ func (d *Deps) now() time.Time {
 
 // Paths of the endpoints (DESIGN.md).
 const (
-	PathDiscovery     = "/.well-known/openid-configuration"
-	PathASMetadata    = "/.well-known/oauth-authorization-server"
-	PathJWKS          = "/.well-known/jwks.json"
-	PathToken         = "/oauth2/token"
-	PathAuthorize     = "/oauth2/auth"
-	PathUserinfo      = "/userinfo"
-	PathLogout        = "/oauth2/logout"
-	PathRevoke        = "/oauth2/revoke"
-	PathIntrospect    = "/oauth2/introspect"
-	PathHealth        = "/healthz"
-	PathReady         = "/readyz"
-	maxFormBodyBytes  = 64 << 10
+	PathDiscovery    = "/.well-known/openid-configuration"
+	PathASMetadata   = "/.well-known/oauth-authorization-server"
+	PathJWKS         = "/.well-known/jwks.json"
+	PathToken        = "/oauth2/token"
+	PathAuthorize    = "/oauth2/auth"
+	PathUserinfo     = "/userinfo"
+	PathLogout       = "/oauth2/logout"
+	PathRevoke       = "/oauth2/revoke"
+	PathIntrospect   = "/oauth2/introspect"
+	PathHealth       = "/healthz"
+	PathReady        = "/readyz"
+	maxFormBodyBytes = 64 << 10
+	// requestDeadline bounds the store and hashing work of one token,
+	// revocation or introspection request: past it the client gets 503
+	// temporarily_unavailable (a store outage, a login flood waiting for a
+	// hashing slot) instead of waiting for its own timeout.
+	requestDeadline   = 5 * time.Second
 	maxTokenParamSize = 8 << 10
 )
 

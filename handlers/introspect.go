@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -45,7 +46,10 @@ func (h *introspectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return
 	}
-	resp, err := h.d.Provider.NewIntrospectionRequest(r.Context(), r, storage.NewSession())
+	ctx, cancel := context.WithTimeout(r.Context(), requestDeadline)
+	defer cancel()
+	r = r.WithContext(ctx)
+	resp, err := h.d.Provider.NewIntrospectionRequest(ctx, r, storage.NewSession())
 	if unavailable(err) {
 		// Neither a verdict on the caller's credentials nor "inactive".
 		h.d.Log.WarnContext(r.Context(), "introspection failed: store unavailable", "err", err)

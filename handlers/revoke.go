@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -22,7 +23,10 @@ func (h *revokeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return
 	}
-	err := h.d.Provider.NewRevocationRequest(r.Context(), r)
+	ctx, cancel := context.WithTimeout(r.Context(), requestDeadline)
+	defer cancel()
+	r = r.WithContext(ctx)
+	err := h.d.Provider.NewRevocationRequest(ctx, r)
 	// fosite reports a store failure while revoking as
 	// temporarily_unavailable, which its WriteRevocationResponse answers
 	// with 200, as if the token were revoked; one while authenticating the

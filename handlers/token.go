@@ -33,7 +33,10 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx := storage.WithClientInfo(r.Context(), storage.ClientInfo{UserAgent: r.UserAgent(), IP: h.d.ClientIP(r)})
+	ctx, cancel := context.WithTimeout(r.Context(), requestDeadline)
+	defer cancel()
+	r = r.WithContext(ctx)
+	ctx = storage.WithClientInfo(ctx, storage.ClientInfo{UserAgent: r.UserAgent(), IP: h.d.ClientIP(r)})
 	if grant == "refresh_token" {
 		ctx = storage.WithRefreshGrant(ctx)
 	}
