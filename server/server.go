@@ -50,6 +50,9 @@ type Options struct {
 	// WrapStore, when set, wraps the opened store (benchmarks count store
 	// round trips through it).
 	WrapStore func(storage.Store) storage.Store
+	// Listener, when set, is the socket to serve on instead of binding
+	// QAZAUTH_ADDR (tests bind port 0 first, to name it in the issuer).
+	Listener net.Listener
 }
 
 // New opens the store, applies the seed file, loads or creates the signing
@@ -68,6 +71,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, opts Options) (*Ser
 		return nil, err
 	}
 	s.where = where
+	s.listener = opts.Listener
 	return s, nil
 }
 
@@ -334,15 +338,5 @@ func (s *Server) janitor(ctx context.Context, interval time.Duration) {
 				s.log.Debug("janitor removed expired records", "count", n)
 			}
 		}
-	}
-}
-
-// CloseListener closes a listener opened by Listen without serving.
-func (s *Server) CloseListener() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listener != nil {
-		s.listener.Close()
-		s.listener = nil
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -152,36 +153,31 @@ func StartIn(t testing.TB, dataDir string, opts ...Option) *Server {
 
 func startListening(t testing.TB, ctx context.Context, cfg *server.Config, log *slog.Logger) (*server.Server, string) {
 	t.Helper()
+	opts := server.Options{PasswordParams: &FastPasswords}
 	if cfg.Issuer == "http://localhost:8080" {
 		// Bind a port first so the issuer can name it.
-		probe, err := server.New(ctx, withAddr(cfg, "127.0.0.1:0"), log, server.Options{PasswordParams: &FastPasswords})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := probe.Listen(); err != nil {
+		cfg.Addr = l.Addr().String()
+		cfg.Issuer = "http://" + cfg.Addr
+		opts.Listener = l
+	}
+	srv, err := server.New(ctx, cfg, log, opts)
+	if err != nil {
+		if opts.Listener != nil {
+			opts.Listener.Close()
+		}
+		t.Fatal(err)
+	}
+	if opts.Listener == nil {
+		if err := srv.Listen(); err != nil {
+			srv.Close()
 			t.Fatal(err)
 		}
-		addr := probe.Addr()
-		probe.CloseListener()
-		probe.Close()
-		cfg.Addr = addr
-		cfg.Issuer = "http://" + addr
-	}
-	srv, err := server.New(ctx, cfg, log, server.Options{PasswordParams: &FastPasswords})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		srv.Close()
-		t.Fatal(err)
 	}
 	return srv, "http://" + srv.Addr()
-}
-
-func withAddr(c *server.Config, addr string) *server.Config {
-	cc := *c
-	cc.Addr = addr
-	return &cc
 }
 
 // Stop shuts the server down and waits for it (idempotent).
