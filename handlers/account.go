@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/qaznat/qazauth/storage"
 )
 
 // PathSessions is the signed-in user's own sessions (devices).
@@ -46,15 +48,24 @@ func (a accountSessions) user(w http.ResponseWriter, r *http.Request) (sub, chai
 	return c.Subject, rec.RequestID, true
 }
 
+// sessions reads the user's live chains; on a store failure it answers 503.
+func (a accountSessions) sessions(w http.ResponseWriter, r *http.Request, sub string) ([]storage.Token, bool) {
+	toks, err := a.d.Storage.Store.ListSessions(r.Context(), sub)
+	if err != nil {
+		a.d.Log.ErrorContext(r.Context(), "list sessions", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "Sessions cannot be read right now; retry.")
+		return nil, false
+	}
+	return toks, true
+}
+
 func (a accountSessions) list(w http.ResponseWriter, r *http.Request) {
 	sub, chain, ok := a.user(w, r)
 	if !ok {
 		return
 	}
-	toks, err := a.d.Storage.Store.ListSessions(r.Context(), sub)
-	if err != nil {
-		a.d.Log.ErrorContext(r.Context(), "list sessions", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "Sessions cannot be listed right now.")
+	toks, ok := a.sessions(w, r, sub)
+	if !ok {
 		return
 	}
 	out := make([]deviceSession, 0, len(toks))
@@ -74,10 +85,8 @@ func (a accountSessions) end(w http.ResponseWriter, r *http.Request, one string)
 	if !ok {
 		return
 	}
-	toks, err := a.d.Storage.Store.ListSessions(r.Context(), sub)
-	if err != nil {
-		a.d.Log.ErrorContext(r.Context(), "list sessions", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "Sessions cannot be ended right now.")
+	toks, ok := a.sessions(w, r, sub)
+	if !ok {
 		return
 	}
 	found := false

@@ -110,12 +110,12 @@ func ceilSecond(t time.Time) time.Time {
 // store or a full password-hashing queue is temporarily_unavailable.
 func (h *tokenHandler) fail(w http.ResponseWriter, r *http.Request, grant string, err error) {
 	ferr := h.classify(err)
-	if ferr.CodeField >= 500 && !errors.Is(ferr, fosite.ErrTemporarilyUnavailable) {
+	switch {
+	case ferr.CodeField >= 500 && !errors.Is(ferr, fosite.ErrTemporarilyUnavailable):
 		h.d.Log.ErrorContext(r.Context(), "token request failed", "grant_type", grant, "err", err)
-	} else if errors.Is(err, fosite.ErrInactiveToken) || errors.Is(err, storage.ErrTokenRotated) && grant == "refresh_token" && !errors.Is(err, storage.ErrNotFound) {
-		h.d.Log.InfoContext(r.Context(), "refresh token reuse or lost race", "grant_type", grant, "error", ferr.ErrorField)
-	}
-	if errors.Is(err, fosite.ErrInactiveToken) {
+	case errors.Is(err, fosite.ErrInactiveToken):
+		// fosite has revoked the chain (RFC 9700 §4.14.2).
+		h.d.Log.InfoContext(r.Context(), "rotated or revoked refresh token presented: chain revoked")
 		h.d.Metrics.RefreshReuses.Inc()
 	}
 	h.d.Metrics.TokenErrors.WithLabelValues(grant, ferr.ErrorField).Inc()

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -66,14 +67,7 @@ func userinfo(d *Deps) http.Handler {
 			return
 		}
 		scopes := strings.Fields(c.Scope)
-		has := func(s string) bool {
-			for _, x := range scopes {
-				if x == s {
-					return true
-				}
-			}
-			return false
-		}
+		has := func(s string) bool { return slices.Contains(scopes, s) }
 		if !has("openid") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="qazauth", error="insufficient_scope", scope="openid"`)
 			writeError(w, http.StatusForbidden, "insufficient_scope", "The access token lacks the openid scope.")

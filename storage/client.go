@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -125,7 +124,6 @@ func (f *Fosite) Client(ctx context.Context, id string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.GrantTypes = slices.Clip(c.GrantTypes)
 	f.clients.put(c, now)
 	return c, nil
 }
