@@ -136,24 +136,12 @@ func (j *JWT) ValidateAccessToken(_ context.Context, _ fosite.Requester, token s
 // Verify checks an access token issued by this server and returns its
 // claims; used by introspection and the server's own bearer endpoints.
 func (j *JWT) Verify(token string) (*AccessClaims, error) {
-	if len(token) > 16<<10 {
-		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token is too large.")
-	}
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || len(jws.Signatures) != 1 {
-		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token is malformed.")
-	}
-	h := jws.Signatures[0].Header
-	if typ, _ := h.ExtraHeaders["typ"].(string); !strings.EqualFold(typ, "at+jwt") {
-		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The token is not an access token.")
-	}
-	pub, ok := j.Keys.PublicKey(h.KeyID)
-	if !ok {
-		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token was signed by an unknown key.")
-	}
-	payload, err := jws.Verify(pub)
+	jws, payload, err := j.verifySignature(token)
 	if err != nil {
-		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token signature is invalid.")
+		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The access token is malformed or its signature is invalid.")
+	}
+	if typ, _ := jws.Signatures[0].Header.ExtraHeaders["typ"].(string); !strings.EqualFold(typ, "at+jwt") {
+		return nil, fosite.ErrTokenSignatureMismatch.WithHint("The token is not an access token.")
 	}
 	var c AccessClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -168,24 +156,46 @@ func (j *JWT) Verify(token string) (*AccessClaims, error) {
 	return &c, nil
 }
 
-// IDTokenAudience verifies the signature and issuer of an ID token this
-// server issued, ignoring its expiry (an id_token_hint may be expired), and
-// returns its audience.
-func (j *JWT) IDTokenAudience(token string) ([]string, error) {
-	if len(token) > 16<<10 {
+// maxTokenSize bounds what is parsed at all.
+const maxTokenSize = 16 << 10
+
+// parse parses a compact RS256 JWS with exactly one signature.
+func parse(token string) (*jose.JSONWebSignature, error) {
+	if len(token) > maxTokenSize {
 		return nil, ErrMalformed
 	}
 	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, ErrMalformed
 	}
+	return jws, nil
+}
+
+// verifySignature parses token and checks its signature against the
+// published key its kid names.
+func (j *JWT) verifySignature(token string) (*jose.JSONWebSignature, []byte, error) {
+	jws, err := parse(token)
+	if err != nil {
+		return nil, nil, err
+	}
 	pub, ok := j.Keys.PublicKey(jws.Signatures[0].Header.KeyID)
 	if !ok {
-		return nil, ErrMalformed
+		return nil, nil, ErrMalformed
 	}
 	payload, err := jws.Verify(pub)
 	if err != nil {
-		return nil, ErrMalformed
+		return nil, nil, ErrMalformed
+	}
+	return jws, payload, nil
+}
+
+// IDTokenAudience verifies the signature and issuer of an ID token this
+// server issued, ignoring its expiry (an id_token_hint may be expired), and
+// returns its audience.
+func (j *JWT) IDTokenAudience(token string) ([]string, error) {
+	_, payload, err := j.verifySignature(token)
+	if err != nil {
+		return nil, err
 	}
 	var c struct {
 		Issuer   string   `json:"iss"`
@@ -202,9 +212,9 @@ func (j *JWT) IDTokenAudience(token string) ([]string, error) {
 // introspection calls ValidateAccessToken first): a second RSA check of the
 // same bytes would only double the cost.
 func (j *JWT) ClaimsOf(token string) (*AccessClaims, error) {
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := parse(token)
 	if err != nil {
-		return nil, ErrMalformed
+		return nil, err
 	}
 	var c AccessClaims
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
